@@ -1,0 +1,44 @@
+# cowcat — the two commands a new machine needs (see README.md):
+#   make run    installs what is missing, builds, runs the main job
+#   make test   installs what is missing, builds, runs every test
+# Further targets: asan, tsan (sanitizer builds + tests), bench (all figures,
+# JSON), clean. BUILD_DIR, JOBS and BUILD_TYPE may be overridden.
+BUILD_DIR  ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test asan tsan bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# The main job. Until the server exists (issue: server/), this is the
+# persistent-map benchmark at 1k, 100k and 1M entries.
+run: build
+	$(BUILD_DIR)/bench/pmap_bench
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+asan:
+	@$(MAKE) --no-print-directory test BUILD_DIR=build-asan BUILD_TYPE=Debug \
+	    CMAKE_FLAGS=-DCOWCAT_SANITIZE=address
+
+# Criterion cannot run under TSan: this builds everything and runs the stress programs.
+tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOWCAT_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && ctest --output-on-failure -L stress
+
+bench: build
+	$(BUILD_DIR)/bench/pmap_bench --json
+
+clean:
+	rm -rf build build-asan build-tsan
