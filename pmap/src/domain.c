@@ -95,6 +95,9 @@ struct pmap_reader {
 struct pmap_txn {
     pmap__txn_head h; /* domain, owner token, flags: first, see pmap_internal.h */
     recvec born;     /* REC_FREE_NODE records of nodes allocated here */
+    int64_t d_nodes; /* live-node statistics not yet flushed to the domain: */
+    int64_t d_bytes; /* kept here so allocation does no atomic update */
+    int64_t d_keys;
     recvec undo;
     recvec redo;
     pmap_txn *next_free; /* domain's cache of finished transactions */
@@ -166,19 +169,30 @@ recvec_fini(recvec *v)
     v->n = v->cap = 0;
 }
 
+/* Frees tallied by a caller and subtracted from the domain's statistics once. */
+typedef struct tally {
+    uint64_t nodes, bytes, keys, items;
+} tally;
+
 static void
-node_free_mem(pmap_domain *d, pmap__hdr *n, const pmap__node_class *cls)
+tally_flush(pmap_domain *d, const tally *t)
 {
-    stat_sub(&d->live_nodes, 1);
-    stat_sub(&d->live_node_bytes, cls->size(n));
-    cc_free(n);
+    if (t->nodes != 0)
+        stat_sub(&d->live_nodes, t->nodes);
+    if (t->bytes != 0)
+        stat_sub(&d->live_node_bytes, t->bytes);
+    if (t->keys != 0)
+        stat_sub(&d->live_keys, t->keys);
+    if (t->items != 0)
+        stat_sub(&d->garbage_items, t->items);
 }
 
 static void
-key_free_mem(pmap_domain *d, pmap__key *k)
+node_free_mem(tally *t, pmap__hdr *n, const pmap__node_class *cls)
 {
-    stat_sub(&d->live_keys, 1);
-    cc_free(k);
+    t->nodes++;
+    t->bytes += cls->size(n);
+    cc_free(n);
 }
 
 /* --- garbage ---------------------------------------------------------------- */
@@ -187,11 +201,11 @@ static void domain_synchronize(pmap_domain *d);
 
 /* Runs one garbage item now: every reader that could see it has left. */
 static void
-garbage_execute(pmap_domain *d, const rec *r)
+garbage_execute(tally *t, const rec *r)
 {
     switch (r->op) {
     case REC_FREE_NODE:
-        node_free_mem(d, r->ptr, r->aux);
+        node_free_mem(t, r->ptr, r->aux);
         break;
     case REC_RELEASE_VALUE: {
         const pmap_value_ops *ops = r->aux;
@@ -201,8 +215,10 @@ garbage_execute(pmap_domain *d, const rec *r)
     }
     case REC_RELEASE_KEY: {
         pmap__key *k = r->ptr;
-        if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) == 0)
-            key_free_mem(d, k);
+        if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+            t->keys++;
+            cc_free(k);
+        }
         break;
     }
     case REC_DEFER: {
@@ -232,7 +248,9 @@ garbage_push(pmap__garbage *g, uint32_t op, void *ptr, const void *aux)
         g->direct = true;
     }
     rec r = {.ptr = ptr, .aux = aux, .op = op};
-    garbage_execute(g->d, &r);
+    tally t = {0};
+    garbage_execute(&t, &r);
+    tally_flush(g->d, &t);
 }
 
 void
@@ -265,9 +283,10 @@ static size_t
 garbage_free_batch(pmap_domain *d, pmap__garbage *g)
 {
     size_t n = g->items.n;
+    tally t = {.items = n};
     for (size_t i = 0; i < n; i++)
-        garbage_execute(d, &g->items.v[i]);
-    stat_sub(&d->garbage_items, n);
+        garbage_execute(&t, &g->items.v[i]);
+    tally_flush(d, &t);
     recvec_fini(&g->items);
     cc_free(g);
     return n;
@@ -536,6 +555,7 @@ pmap_txn_begin(pmap_domain *d, pmap_txn **out, cc_err *err)
     t->h.poisoned = false;
     t->next_free = NULL;
     t->born.n = t->undo.n = t->redo.n = 0;
+    t->d_nodes = t->d_bytes = t->d_keys = 0;
     *out = t;
     return CC_OK;
 }
@@ -545,6 +565,12 @@ static void
 txn_finish(pmap_txn *t)
 {
     pmap_domain *d = t->h.d;
+    if (t->d_nodes != 0)
+        __atomic_add_fetch(&d->live_nodes, (uint64_t)t->d_nodes, __ATOMIC_RELAXED);
+    if (t->d_bytes != 0)
+        __atomic_add_fetch(&d->live_node_bytes, (uint64_t)t->d_bytes, __ATOMIC_RELAXED);
+    if (t->d_keys != 0)
+        __atomic_add_fetch(&d->live_keys, (uint64_t)t->d_keys, __ATOMIC_RELAXED);
     /* Large logs are not worth caching. */
     if (t->born.cap > 65536)
         recvec_fini(&t->born);
@@ -567,13 +593,16 @@ pmap_txn_commit(pmap_txn *t)
 
     /* Seal what survives; free what the transaction discarded itself: no
      * reader ever saw a node born and discarded inside one transaction. */
+    tally freed = {0};
     for (size_t i = 0; i < t->born.n; i++) {
         pmap__hdr *n = t->born.v[i].ptr;
         if (n->owner == PMAP__OWNER_DEAD)
-            node_free_mem(d, n, t->born.v[i].aux);
+            node_free_mem(&freed, n, t->born.v[i].aux);
         else
             n->owner = PMAP__OWNER_SEALED;
     }
+    t->d_nodes -= (int64_t)freed.nodes;
+    t->d_bytes -= (int64_t)freed.bytes;
 
     pmap__garbage local = {.d = d};
     pmap__garbage *g = garbage_new(d);
@@ -619,8 +648,11 @@ pmap_txn_abort(pmap_txn *t)
     }
     /* Born nodes were never visible to anyone: free them now. Their counted
      * references were undone above; moved ones were never counted twice. */
+    tally freed = {0};
     for (size_t i = 0; i < t->born.n; i++)
-        node_free_mem(d, t->born.v[i].ptr, t->born.v[i].aux);
+        node_free_mem(&freed, t->born.v[i].ptr, t->born.v[i].aux);
+    t->d_nodes -= (int64_t)freed.nodes;
+    t->d_bytes -= (int64_t)freed.bytes;
     stat_add(&d->aborts, 1);
     if (g != &local)
         garbage_enqueue(d, g, false);
@@ -697,8 +729,8 @@ pmap__node_new(pmap_txn *t, const pmap__node_class *cls, size_t size, cc_err *er
     n->owner = t->h.id;
     n->rc_aux = 1;
     recvec_push_reserved(&t->born, REC_FREE_NODE, n, cls);
-    stat_add(&t->h.d->live_nodes, 1);
-    stat_add(&t->h.d->live_node_bytes, size);
+    t->d_nodes++;
+    t->d_bytes += (int64_t)size;
     return n;
 }
 
@@ -777,7 +809,7 @@ pmap__key_new(pmap_txn *t, const void *bytes, size_t len, uint64_t hash, cc_err 
     k->hash = hash;
     if (len > 0)
         memcpy(k->bytes, bytes, len);
-    stat_add(&t->h.d->live_keys, 1);
+    t->d_keys++;
     recvec_push_reserved(&t->undo, REC_RELEASE_KEY, k, NULL);
     return k;
 }

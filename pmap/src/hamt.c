@@ -129,13 +129,17 @@ node_alloc(wctx *w, bool coll, unsigned cap)
     return n;
 }
 
-/* Capacity for a node that grows in place: the next power of two words. */
+/*
+ * Capacity for a node that will grow in place during a batch: room for about
+ * half as many entries again (at least two more), so a run of inserts into
+ * one node reallocates O(log) times without doubling the memory of every
+ * node a batch touches only once or twice.
+ */
 static unsigned
 slack(unsigned need, bool coll)
 {
-    unsigned c = 2;
-    while (c < need)
-        c <<= 1;
+    unsigned c = need + (need / 2 > 4 ? need / 2 : 4);
+    c = (c + 1) & ~1u;
     return coll || c <= PMAP__HMAX_WORDS ? c : PMAP__HMAX_WORDS;
 }
 

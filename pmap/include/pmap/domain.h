@@ -79,11 +79,16 @@ typedef struct pmap_domain_options {
     pmap_sharing sharing; /* default PMAP_SHARING_OWNER */
 } pmap_domain_options;
 
+/*
+ * Statistics. Allocation counts of a transaction are added when it commits or
+ * aborts (so allocation does no shared atomic update); frees are counted when
+ * they happen.
+ */
 typedef struct pmap_domain_stats {
     uint64_t epoch;           /* current epoch */
-    uint64_t live_nodes;      /* nodes allocated and not yet freed */
+    uint64_t live_nodes;      /* nodes allocated by finished transactions, not yet freed */
     uint64_t live_node_bytes; /* their requested sizes */
-    uint64_t live_keys;       /* key blobs allocated and not yet freed */
+    uint64_t live_keys;       /* key blobs likewise */
     uint64_t garbage_items;   /* retired items waiting for readers */
     uint64_t commits;         /* transactions committed */
     uint64_t aborts;          /* transactions aborted */
