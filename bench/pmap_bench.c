@@ -764,8 +764,8 @@ bench_omap(size_t n)
             pmap_txn *t;
             CHECK(pmap_txn_begin(d, &t, &e_));
             for (size_t i = 0; i < k; i++) {
-                const name *nm = &sorted[(i * 104729 + (size_t)s) % n];
-                CHECK(pmap_omap_put(t, &b, nm->s, 16, val_of(i + 7), NULL, &e_));
+                size_t j = (i * 104729 + (size_t)s) % n; /* built with val_of(j) */
+                CHECK(pmap_omap_put(t, &b, sorted[j].s, 16, val_of(j + 2), NULL, &e_));
             }
             pmap_txn_commit(t);
             size_t seen = 0;
