@@ -31,11 +31,11 @@ asan:
 	@$(MAKE) --no-print-directory test BUILD_DIR=build-asan BUILD_TYPE=Debug \
 	    CMAKE_FLAGS=-DCOWCAT_SANITIZE=address
 
-# Criterion cannot run under TSan: this builds everything and runs the stress programs.
+# Criterion cannot run under TSan: this builds everything and runs the stress and crash programs.
 tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOWCAT_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && ctest --output-on-failure -L stress
+	cd build-tsan && ctest --output-on-failure -L "stress|crash"
 
 bench: build
 	$(BUILD_DIR)/bench/pmap_bench --json
