@@ -39,6 +39,7 @@ tsan: deps
 
 bench: build
 	$(BUILD_DIR)/bench/pmap_bench --json
+	$(BUILD_DIR)/bench/persist_bench --json
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -1,0 +1,74 @@
+/*
+ * persist/src/persist_int.h — what shard.c and client.c share: the client,
+ * shard, history and listener structs (see shard.c for the invariants).
+ */
+#ifndef COWCAT_PERSIST_INT_H
+#define COWCAT_PERSIST_INT_H
+
+#include <pthread.h>
+
+#include "persist/persist.h"
+#include "pmap/hamt.h"
+#include "proto/persist.pb-c.h"
+#include "wal.h"
+
+#define ROLLUP_FORMAT_VERSION 2
+#define ROLLUP_CHUNK          4096
+#define ROLLUP_MIN_DEFAULT    (16u << 20)
+#define SHARD_ID_MAX          255
+
+/* One retained append: immutable once built; shared by rollup captures (refs). */
+typedef struct hist_entry {
+    uint32_t refs;           /* atomic */
+    uint64_t lower, upper;   /* the append's [expected_upper, new_upper) */
+    size_t n;
+    persist_update *updates; /* bytes point into blob */
+    uint8_t blob[];
+} hist_entry;
+
+struct persist_listener {
+    persist_shard *s;
+    persist_listen_fn fn;
+    void *arg;
+    persist_listener *next;
+};
+
+struct persist_shard {
+    persist_client *c;
+    char *id;
+    pthread_mutex_t lock;  /* everything below; held across an append's durable write */
+    uint64_t upper;
+    uint64_t since;
+    pmap_omap trace;       /* enc(key, value) -> net diff, exact at upper */
+    hist_entry **hist;     /* retained appends reaching >= since, oldest first */
+    size_t nhist, hist_cap;
+    persist_listener *listeners;
+};
+
+struct persist_client {
+    persist_options opts;
+    char *data_dir;              /* owned copy (file backend) */
+    persist_wal *wal;            /* NULL for the mem backend */
+    pmap_domain *domain;         /* traces and the shard table */
+    pthread_mutex_t lock;        /* shards, all, nall: creation and lookup */
+    pthread_rwlock_t gate;       /* appends read; a rollup's capture writes */
+    pmap_hamt shards;            /* id bytes -> persist_shard * */
+    persist_shard **all;         /* every shard, creation order */
+    size_t nall, all_cap;
+    uint64_t appends;            /* atomic */
+    uint64_t rollups;            /* atomic */
+    uint64_t bytes_at_rollup;    /* wal bytes written when the last rollup began */
+    uint64_t last_rollup_bytes;  /* size of the last rollup body */
+    int rolling;                 /* atomic: a rollup is running */
+};
+
+cc_code persist__replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n,
+                           cc_err *err);
+void persist__hist_unref(hist_entry *h);
+cc_code persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err);
+cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,
+                             cc_err *err);
+/* Rolls up if enough log has accumulated (see client.c); never fails the caller. */
+void persist__maybe_rollup(persist_client *c);
+
+#endif

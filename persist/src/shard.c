@@ -1,0 +1,908 @@
+/*
+ * persist/src/shard.c — shards over a backend: compare_and_append, the
+ * consolidated trace, snapshots, listeners, since, replay and rollups.
+ *
+ * State of a shard (all under s->lock):
+ *
+ *   upper, since          the frontiers (see persist.h)
+ *   trace                 pmap_omap line: enc(key, value) -> net diff of every
+ *                         update with ts < upper; zero diffs are removed
+ *   hist[0..nhist)        the appends whose range reaches since or above
+ *                         (ts >= since possible), oldest first, each an
+ *                         immutable refcounted copy: for snapshots below upper
+ *                         and for listeners starting in the past
+ *   listeners             called after each durable append
+ *
+ * A compare_and_append validates, encodes one PersistRecord, hands it to the
+ * backend (file: the wal, group-committed across shards; mem: nothing) while
+ * holding the shard lock, and applies it to memory only once it is durable,
+ * so memory never runs ahead of disk and a failed write changes nothing.
+ *
+ * Rollups: appends hold c->gate for reading from before their backend write
+ * until their in-memory apply; a rollup takes it for writing just long enough
+ * to start a new log segment and capture O(1) views of every trace (pmap
+ * clones) plus references to the history. The capture therefore holds exactly
+ * the appends acknowledged before the mark, and the rollup file is written
+ * from the views while appends go on.
+ *
+ * Trace keys encode (key, value) order-preservingly: key bytes with 0x00
+ * escaped as 0x00 0xff, a 0x00 0x00 terminator, then the value bytes. So the
+ * trace iterates in (key, value) order.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "persist/persist.h"
+#include "pmap/hamt.h"
+#include "persist_int.h"
+#include "proto/persist.pb-c.h"
+
+static const pmap_omap_type trace_type = {NULL};
+
+/* --- trace key encoding ------------------------------------------------------ */
+
+static size_t
+enc_len(pmap_bytes key, pmap_bytes value)
+{
+    size_t n = key.len + 2 + value.len;
+    const uint8_t *k = key.ptr;
+    for (size_t i = 0; i < key.len; i++)
+        n += k[i] == 0;
+    return n;
+}
+
+static void
+enc_write(uint8_t *out, pmap_bytes key, pmap_bytes value)
+{
+    const uint8_t *k = key.ptr;
+    for (size_t i = 0; i < key.len; i++) {
+        *out++ = k[i];
+        if (k[i] == 0)
+            *out++ = 0xff;
+    }
+    *out++ = 0;
+    *out++ = 0;
+    if (value.len > 0)
+        memcpy(out, value.ptr, value.len);
+}
+
+bool
+persist_trace_decode(pmap_bytes enc, pmap_bytes *key, pmap_bytes *value)
+{
+    /* Find the 0x00 0x00 terminator, stepping over 0x00 0xff escapes (which
+     * stay in *key: see persist_trace_decode_copy). */
+    const uint8_t *p = enc.ptr;
+    for (size_t i = 0; i + 1 < enc.len; i++) {
+        if (p[i] != 0)
+            continue;
+        if (p[i + 1] == 0xff) {
+            i++;
+            continue;
+        }
+        if (p[i + 1] != 0)
+            return false;
+        *key = (pmap_bytes){p, i};
+        *value = (pmap_bytes){p + i + 2, enc.len - i - 2};
+        return true;
+    }
+    return false;
+}
+
+bool
+persist_trace_decode_copy(pmap_bytes enc, uint8_t *buf, pmap_bytes *key, pmap_bytes *value)
+{
+    pmap_bytes k, v;
+    if (!persist_trace_decode(enc, &k, &v))
+        return false;
+    const uint8_t *p = k.ptr;
+    size_t n = 0;
+    for (size_t i = 0; i < k.len; i++) {
+        buf[n++] = p[i];
+        if (p[i] == 0)
+            i++; /* skip the 0xff escape */
+    }
+    *key = (pmap_bytes){buf, n};
+    *value = v;
+    return true;
+}
+
+/* --- history ------------------------------------------------------------------- */
+
+static hist_entry *
+hist_new(const persist_update *u, size_t n, uint64_t lower, uint64_t upper)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += u[i].key.len + u[i].value.len;
+    hist_entry *h = cc_malloc(sizeof *h + bytes);
+    if (h == NULL)
+        return NULL;
+    h->updates = n > 0 ? cc_malloc(n * sizeof *h->updates) : NULL;
+    if (n > 0 && h->updates == NULL) {
+        cc_free(h);
+        return NULL;
+    }
+    h->refs = 1;
+    h->lower = lower;
+    h->upper = upper;
+    h->n = n;
+    uint8_t *p = h->blob;
+    for (size_t i = 0; i < n; i++) {
+        h->updates[i] = u[i];
+        if (u[i].key.len > 0)
+            memcpy(p, u[i].key.ptr, u[i].key.len);
+        h->updates[i].key.ptr = p;
+        p += u[i].key.len;
+        if (u[i].value.len > 0)
+            memcpy(p, u[i].value.ptr, u[i].value.len);
+        h->updates[i].value.ptr = p;
+        p += u[i].value.len;
+    }
+    return h;
+}
+
+void
+persist__hist_unref(hist_entry *h)
+{
+    if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        cc_free(h->updates);
+        cc_free(h);
+    }
+}
+
+/* Drops retained appends that lie wholly below since. Under s->lock. */
+static void
+hist_compact(persist_shard *s)
+{
+    size_t drop = 0;
+    while (drop < s->nhist && s->hist[drop]->upper <= s->since)
+        persist__hist_unref(s->hist[drop++]);
+    if (drop == 0)
+        return;
+    memmove(s->hist, s->hist + drop, (s->nhist - drop) * sizeof *s->hist);
+    s->nhist -= drop;
+}
+
+/* --- applying updates to memory -------------------------------------------------- */
+
+/*
+ * Folds updates into the trace in one pmap transaction. On NOMEM the trace is
+ * left as it was (the transaction aborts).
+ */
+cc_code
+persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
+{
+    if (n == 0)
+        return CC_OK;
+    pmap_omap before = s->trace;
+    pmap_txn *t;
+    cc_code rc = pmap_txn_begin(s->c->domain, &t, err);
+    if (rc != CC_OK)
+        return rc;
+    uint8_t stack[256];
+    for (size_t i = 0; i < n && rc == CC_OK; i++) {
+        size_t len = enc_len(u[i].key, u[i].value);
+        uint8_t *buf = len <= sizeof stack ? stack : cc_malloc(len);
+        if (buf == NULL) {
+            rc = cc_err_set(err, CC_NOMEM, "out of memory applying an update to shard \"%s\"",
+                            s->id);
+            break;
+        }
+        enc_write(buf, u[i].key, u[i].value);
+        int64_t cur = (int64_t)(intptr_t)pmap_omap_find(&s->trace, buf, len);
+        int64_t next = cur + u[i].diff;
+        if (next == 0)
+            rc = pmap_omap_del(t, &s->trace, buf, len, NULL, err);
+        else
+            rc = pmap_omap_put(t, &s->trace, buf, len, (void *)(intptr_t)next, NULL, err);
+        if (buf != stack)
+            cc_free(buf);
+    }
+    if (rc != CC_OK) {
+        pmap_txn_abort(t);
+        s->trace = before;
+        return rc;
+    }
+    pmap_txn_commit(t);
+    return CC_OK;
+}
+
+/*
+ * Applies one durable append to memory: trace, history, upper, listeners.
+ * Under s->lock. On NOMEM memory would disagree with disk, so it stops the
+ * process: the log is intact and a restart recovers.
+ */
+static void
+shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower, uint64_t upper)
+{
+    cc_err err;
+    hist_entry *h = hist_new(u, n, lower, upper);
+    if (h == NULL || persist__trace_apply(s, u, n, &err) != CC_OK) {
+        fprintf(stderr, "persist: out of memory applying a durable append to shard \"%s\"; "
+                        "stopping (the log is intact, restart to recover)\n", s->id);
+        abort();
+    }
+    if (s->nhist == s->hist_cap) {
+        size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
+        hist_entry **nh = cc_realloc(s->hist, cap * sizeof *nh);
+        if (nh == NULL) {
+            fprintf(stderr, "persist: out of memory retaining history of shard \"%s\"\n", s->id);
+            abort();
+        }
+        s->hist = nh;
+        s->hist_cap = cap;
+    }
+    s->hist[s->nhist++] = h;
+    s->upper = upper;
+    hist_compact(s);
+    for (persist_listener *l = s->listeners; l != NULL; l = l->next)
+        l->fn(l->arg, h->updates, h->n, lower, upper);
+}
+
+/* --- records ---------------------------------------------------------------------- */
+
+/* Encodes a PersistRecord into a new buffer (*out, *len). */
+cc_code
+persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,
+                     cc_err *err)
+{
+    size_t n = protobuf_c_message_get_packed_size(&r->base);
+    uint8_t *buf = cc_malloc(n > 0 ? n : 1);
+    if (buf == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory encoding a persist record");
+    protobuf_c_message_pack(&r->base, buf);
+    *out = buf;
+    *len = n;
+    return CC_OK;
+}
+
+/* Makes one encoded record durable through the backend. */
+static cc_code
+backend_write(persist_client *c, const uint8_t *rec, size_t len, cc_err *err)
+{
+    if (c->wal == NULL)
+        return CC_OK; /* mem backend: memory is the only copy */
+    persist_wal_rec r = {rec, len};
+    return persist_wal_append(c->wal, &r, 1, err);
+}
+
+/* --- shards --------------------------------------------------------------------- */
+
+static persist_shard *
+shard_find(persist_client *c, const char *id)
+{
+    pthread_mutex_lock(&c->lock);
+    persist_shard *s = pmap_hamt_find_bytes(&c->shards, id, strlen(id));
+    pthread_mutex_unlock(&c->lock);
+    return s;
+}
+
+/* Creates the in-memory shard and registers it. Under c->lock. */
+static cc_code
+shard_create_locked(persist_client *c, const char *id, persist_shard **out, cc_err *err)
+{
+    persist_shard *s = cc_calloc(1, sizeof *s);
+    char *sid = strdup(id);
+    if (s == NULL || sid == NULL)
+        goto nomem;
+    if (c->nall == c->all_cap) {
+        size_t cap = c->all_cap ? c->all_cap * 2 : 16;
+        persist_shard **na = cc_realloc(c->all, cap * sizeof *na);
+        if (na == NULL)
+            goto nomem;
+        c->all = na;
+        c->all_cap = cap;
+    }
+    pmap_txn *t;
+    if (pmap_txn_begin(c->domain, &t, err) != CC_OK)
+        goto fail;
+    pmap_hamt before = c->shards;
+    if (pmap_hamt_put_bytes(t, &c->shards, id, strlen(id), s, NULL, err) != CC_OK) {
+        pmap_txn_abort(t);
+        c->shards = before;
+        goto fail;
+    }
+    pmap_txn_commit(t);
+    s->c = c;
+    s->id = sid;
+    pthread_mutex_init(&s->lock, NULL);
+    pmap_omap_init(&s->trace, c->domain, &trace_type);
+    c->all[c->nall++] = s;
+    *out = s;
+    return CC_OK;
+nomem:
+    cc_err_set(err, CC_NOMEM, "out of memory opening shard \"%s\"", id);
+fail:
+    free(sid);
+    cc_free(s);
+    return err != NULL ? err->code : CC_NOMEM;
+}
+
+cc_code
+persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_err *err)
+{
+    size_t idlen = id != NULL ? strlen(id) : 0;
+    if (idlen == 0 || idlen > SHARD_ID_MAX)
+        return cc_err_set(err, CC_INVALID, "invalid shard id: must be 1 to %d bytes",
+                          SHARD_ID_MAX);
+    persist_shard *s = shard_find(c, id);
+    if (s != NULL) {
+        *out = s;
+        return CC_OK;
+    }
+    /* Creation is durable before the shard is visible. c->lock serialises
+     * creations so one id is created once. */
+    pthread_mutex_lock(&c->lock);
+    s = pmap_hamt_find_bytes(&c->shards, id, idlen);
+    if (s != NULL) {
+        pthread_mutex_unlock(&c->lock);
+        *out = s;
+        return CC_OK;
+    }
+    Cowcat__Persist__ShardCreate create = COWCAT__PERSIST__SHARD_CREATE__INIT;
+    create.shard = (char *)id;
+    Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
+    r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_CREATE;
+    r.create = &create;
+    uint8_t *buf;
+    size_t len;
+    cc_code rc = persist__record_pack(&r, &buf, &len, err);
+    if (rc == CC_OK) {
+        pthread_rwlock_rdlock(&c->gate);
+        rc = backend_write(c, buf, len, err);
+        if (rc == CC_OK)
+            rc = shard_create_locked(c, id, &s, err);
+        pthread_rwlock_unlock(&c->gate);
+        cc_free(buf);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (rc == CC_OK)
+        *out = s;
+    return rc;
+}
+
+const char *
+persist_shard_id(const persist_shard *s)
+{
+    return s->id;
+}
+
+uint64_t
+persist_shard_upper(persist_shard *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t u = s->upper;
+    pthread_mutex_unlock(&s->lock);
+    return u;
+}
+
+uint64_t
+persist_shard_since(persist_shard *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t v = s->since;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+
+cc_code
+persist_compare_and_append(persist_shard *s, const persist_update *updates, size_t n,
+                           uint64_t expected_upper, uint64_t new_upper, uint64_t *current,
+                           cc_err *err)
+{
+    persist_client *c = s->c;
+    if (new_upper <= expected_upper)
+        return cc_err_set(err, CC_INVALID,
+                          "new upper %llu must be greater than the expected upper %llu",
+                          (unsigned long long)new_upper, (unsigned long long)expected_upper);
+    for (size_t i = 0; i < n; i++) {
+        if (updates[i].ts < expected_upper || updates[i].ts >= new_upper)
+            return cc_err_set(err, CC_INVALID,
+                              "update timestamp %llu is outside [%llu, %llu) for shard \"%s\"",
+                              (unsigned long long)updates[i].ts,
+                              (unsigned long long)expected_upper, (unsigned long long)new_upper,
+                              s->id);
+        if (updates[i].diff == 0)
+            return cc_err_set(err, CC_INVALID, "update with diff 0 for shard \"%s\"", s->id);
+    }
+
+    /* Encode outside the lock. */
+    Cowcat__Persist__Update *ups = n > 0 ? cc_malloc(n * sizeof *ups) : NULL;
+    Cowcat__Persist__Update **upp = n > 0 ? cc_malloc(n * sizeof *upp) : NULL;
+    if (n > 0 && (ups == NULL || upp == NULL)) {
+        cc_free(ups);
+        cc_free(upp);
+        return cc_err_set(err, CC_NOMEM, "out of memory encoding an append to shard \"%s\"",
+                          s->id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cowcat__persist__update__init(&ups[i]);
+        ups[i].key.data = (uint8_t *)updates[i].key.ptr;
+        ups[i].key.len = updates[i].key.len;
+        ups[i].value.data = (uint8_t *)updates[i].value.ptr;
+        ups[i].value.len = updates[i].value.len;
+        ups[i].ts = updates[i].ts;
+        ups[i].diff = updates[i].diff;
+        upp[i] = &ups[i];
+    }
+    Cowcat__Persist__Append app = COWCAT__PERSIST__APPEND__INIT;
+    app.shard = s->id;
+    app.expected_upper = expected_upper;
+    app.new_upper = new_upper;
+    app.n_updates = n;
+    app.updates = upp;
+    Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
+    r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_APPEND;
+    r.append = &app;
+    uint8_t *buf;
+    size_t len;
+    cc_code rc = persist__record_pack(&r, &buf, &len, err);
+    cc_free(ups);
+    cc_free(upp);
+    if (rc != CC_OK)
+        return rc;
+
+    pthread_rwlock_rdlock(&c->gate);
+    pthread_mutex_lock(&s->lock);
+    if (s->upper != expected_upper) {
+        if (current != NULL)
+            *current = s->upper;
+        rc = cc_err_set(err, CC_UPPER_MISMATCH,
+                        "upper mismatch on shard \"%s\": expected %llu, current %llu", s->id,
+                        (unsigned long long)expected_upper, (unsigned long long)s->upper);
+    } else {
+        rc = backend_write(c, buf, len, err);
+        if (rc == CC_OK) {
+            shard_apply(s, updates, n, expected_upper, new_upper);
+            __atomic_add_fetch(&c->appends, 1, __ATOMIC_RELAXED);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&c->gate);
+    cc_free(buf);
+    if (rc == CC_OK)
+        persist__maybe_rollup(c);
+    return rc;
+}
+
+cc_code
+persist_downgrade_since(persist_shard *s, uint64_t since, cc_err *err)
+{
+    persist_client *c = s->c;
+    pthread_rwlock_rdlock(&c->gate);
+    pthread_mutex_lock(&s->lock);
+    cc_code rc = CC_OK;
+    if (since > s->upper) {
+        rc = cc_err_set(err, CC_INVALID, "since %llu is beyond the upper %llu of shard \"%s\"",
+                        (unsigned long long)since, (unsigned long long)s->upper, s->id);
+    } else if (since > s->since) {
+        Cowcat__Persist__SinceDowngrade sd = COWCAT__PERSIST__SINCE_DOWNGRADE__INIT;
+        sd.shard = s->id;
+        sd.since = since;
+        Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
+        r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_SINCE;
+        r.since = &sd;
+        uint8_t *buf;
+        size_t len;
+        rc = persist__record_pack(&r, &buf, &len, err);
+        if (rc == CC_OK) {
+            rc = backend_write(c, buf, len, err);
+            cc_free(buf);
+        }
+        if (rc == CC_OK) {
+            s->since = since;
+            hist_compact(s);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&c->gate);
+    return rc;
+}
+
+/* --- reads --------------------------------------------------------------------- */
+
+void
+persist_shard_trace(persist_shard *s, pmap_omap *trace, uint64_t *upper)
+{
+    pthread_mutex_lock(&s->lock);
+    pmap_omap_clone(&s->trace, trace);
+    if (upper != NULL)
+        *upper = s->upper;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+persist_trace_release(persist_client *c, pmap_omap *trace)
+{
+    pmap_txn *t;
+    cc_err err;
+    if (pmap_txn_begin(c->domain, &t, &err) != CC_OK ||
+        pmap_omap_drop(t, trace, &err) != CC_OK) {
+        /* Dropping needs one log slot; without memory we cannot even do that. */
+        fprintf(stderr, "persist: out of memory releasing a trace view\n");
+        abort();
+    }
+    pmap_txn_commit(t);
+}
+
+pmap_domain *
+persist_client_domain(persist_client *c)
+{
+    return c->domain;
+}
+
+/* An adjustment to the trace for a snapshot below upper: enc -> -diff. */
+typedef struct adj {
+    uint8_t *enc;
+    size_t len;
+    int64_t diff;
+} adj;
+
+static int
+adj_cmp(const void *a, const void *b)
+{
+    const adj *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->enc, y->enc, n);
+    if (c != 0)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+static int
+bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = memcmp(a, b, n);
+    if (c != 0)
+        return c;
+    return (alen > blen) - (alen < blen);
+}
+
+cc_code
+persist_snapshot(persist_shard *s, uint64_t as_of, persist_snapshot_fn fn, void *arg,
+                 cc_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    if (as_of < s->since || as_of >= s->upper) {
+        uint64_t since = s->since, upper = s->upper;
+        pthread_mutex_unlock(&s->lock);
+        return cc_err_set(err, CC_INVALID,
+                          "snapshot as of %llu of shard \"%s\" is outside [since %llu, upper %llu)",
+                          (unsigned long long)as_of, s->id, (unsigned long long)since,
+                          (unsigned long long)upper);
+    }
+    /* Updates after as_of are subtracted from the trace (sorted adjustments). */
+    size_t nadj = 0, cap = 0;
+    adj *adjs = NULL;
+    cc_code rc = CC_OK;
+    for (size_t h = 0; h < s->nhist && rc == CC_OK; h++) {
+        const hist_entry *e = s->hist[h];
+        for (size_t i = 0; i < e->n; i++) {
+            if (e->updates[i].ts <= as_of)
+                continue;
+            if (nadj == cap) {
+                cap = cap ? cap * 2 : 16;
+                adj *na = cc_realloc(adjs, cap * sizeof *na);
+                if (na == NULL) {
+                    rc = cc_err_set(err, CC_NOMEM, "out of memory taking a snapshot");
+                    break;
+                }
+                adjs = na;
+            }
+            size_t len = enc_len(e->updates[i].key, e->updates[i].value);
+            uint8_t *b = cc_malloc(len);
+            if (b == NULL) {
+                rc = cc_err_set(err, CC_NOMEM, "out of memory taking a snapshot");
+                break;
+            }
+            enc_write(b, e->updates[i].key, e->updates[i].value);
+            adjs[nadj++] = (adj){b, len, -e->updates[i].diff};
+        }
+    }
+    pmap_omap view;
+    if (rc == CC_OK)
+        pmap_omap_clone(&s->trace, &view);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != CC_OK)
+        goto done;
+    if (nadj > 1)
+        qsort(adjs, nadj, sizeof *adjs, adj_cmp);
+
+    /* Merge the trace view with the adjustments, in encoded order. */
+    size_t ai = 0;
+    pmap_omap_cursor cur;
+    bool have = pmap_omap_seek_first(&cur, &view);
+    uint8_t *scratch = NULL;
+    size_t scratch_cap = 0;
+    int stop = 0;
+    while (!stop && (have || ai < nadj)) {
+        pmap_bytes enc = {NULL, 0};
+        void *val = NULL;
+        if (have)
+            pmap_omap_cursor_get(&cur, &enc, &val);
+        int c;
+        if (!have)
+            c = 1;
+        else if (ai >= nadj)
+            c = -1;
+        else
+            c = bytes_cmp(enc.ptr, enc.len, adjs[ai].enc, adjs[ai].len);
+        int64_t diff;
+        pmap_bytes which;
+        if (c < 0) {
+            diff = (int64_t)(intptr_t)val;
+            which = enc;
+            have = pmap_omap_cursor_next(&cur);
+        } else {
+            diff = c == 0 ? (int64_t)(intptr_t)val : 0;
+            which = (pmap_bytes){adjs[ai].enc, adjs[ai].len};
+            while (ai < nadj && adj_cmp(&adjs[ai], &(adj){(uint8_t *)which.ptr, which.len, 0}) == 0)
+                diff += adjs[ai++].diff;
+            if (c == 0)
+                have = pmap_omap_cursor_next(&cur);
+        }
+        if (diff == 0)
+            continue;
+        if (scratch_cap < which.len) {
+            uint8_t *ns = cc_realloc(scratch, which.len);
+            if (ns == NULL) {
+                rc = cc_err_set(err, CC_NOMEM, "out of memory taking a snapshot");
+                break;
+            }
+            scratch = ns;
+            scratch_cap = which.len;
+        }
+        pmap_bytes k, v;
+        if (!persist_trace_decode_copy(which, scratch, &k, &v)) {
+            rc = cc_err_set(err, CC_CORRUPT, "malformed trace key in shard \"%s\"", s->id);
+            break;
+        }
+        stop = fn(arg, k, v, diff);
+    }
+    cc_free(scratch);
+    persist_trace_release(s->c, &view);
+done:
+    for (size_t i = 0; i < nadj; i++)
+        cc_free(adjs[i].enc);
+    cc_free(adjs);
+    return rc;
+}
+
+cc_code
+persist_listen(persist_shard *s, uint64_t from, persist_listen_fn fn, void *arg,
+               persist_listener **out, cc_err *err)
+{
+    persist_listener *l = cc_calloc(1, sizeof *l);
+    if (l == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory starting a listener");
+    l->s = s;
+    l->fn = fn;
+    l->arg = arg;
+    pthread_mutex_lock(&s->lock);
+    if (from < s->since || from > s->upper) {
+        uint64_t since = s->since, upper = s->upper;
+        pthread_mutex_unlock(&s->lock);
+        cc_free(l);
+        return cc_err_set(err, CC_INVALID,
+                          "listen from %llu on shard \"%s\" is outside [since %llu, upper %llu]",
+                          (unsigned long long)from, s->id, (unsigned long long)since,
+                          (unsigned long long)upper);
+    }
+    /* Replay retained appends reaching at or past `from`, trimmed to ts >= from. */
+    for (size_t h = 0; h < s->nhist; h++) {
+        const hist_entry *e = s->hist[h];
+        if (e->upper <= from)
+            continue;
+        size_t first = 0, cnt = 0;
+        persist_update *sel = e->n > 0 ? cc_malloc(e->n * sizeof *sel) : NULL;
+        if (e->n > 0 && sel == NULL) {
+            pthread_mutex_unlock(&s->lock);
+            cc_free(l);
+            return cc_err_set(err, CC_NOMEM, "out of memory starting a listener");
+        }
+        for (size_t i = first; i < e->n; i++)
+            if (e->updates[i].ts >= from)
+                sel[cnt++] = e->updates[i];
+        fn(arg, sel, cnt, e->lower > from ? e->lower : from, e->upper);
+        cc_free(sel);
+    }
+    l->next = s->listeners;
+    s->listeners = l;
+    pthread_mutex_unlock(&s->lock);
+    *out = l;
+    return CC_OK;
+}
+
+void
+persist_listen_stop(persist_listener *l)
+{
+    if (l == NULL)
+        return;
+    persist_shard *s = l->s;
+    pthread_mutex_lock(&s->lock);
+    for (persist_listener **p = &s->listeners; *p != NULL; p = &(*p)->next) {
+        if (*p == l) {
+            *p = l->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    cc_free(l);
+}
+
+/* --- replay ------------------------------------------------------------------- */
+
+static cc_code
+replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err)
+{
+    persist_shard *s = pmap_hamt_find_bytes(&c->shards, id, strlen(id));
+    if (s != NULL) {
+        *out = s;
+        return CC_OK;
+    }
+    return shard_create_locked(c, id, out, err);
+}
+
+static cc_code
+replay_updates(Cowcat__Persist__Update **ups, size_t n, persist_update **out, cc_err *err)
+{
+    persist_update *u = n > 0 ? cc_malloc(n * sizeof *u) : NULL;
+    if (n > 0 && u == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory replaying the log");
+    for (size_t i = 0; i < n; i++)
+        u[i] = (persist_update){{ups[i]->key.data, ups[i]->key.len},
+                                {ups[i]->value.data, ups[i]->value.len},
+                                ups[i]->ts,
+                                ups[i]->diff};
+    *out = u;
+    return CC_OK;
+}
+
+static cc_code
+replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
+{
+    Cowcat__Persist__PersistRecord *r = cowcat__persist__persist_record__unpack(NULL, len, p);
+    if (r == NULL)
+        return cc_err_set(err, CC_CORRUPT, "undecodable record in the persist log of \"%s\"",
+                          c->data_dir);
+    cc_code rc = CC_OK;
+    persist_shard *s;
+    switch (r->kind_case) {
+    case COWCAT__PERSIST__PERSIST_RECORD__KIND_CREATE:
+        rc = replay_shard(c, r->create->shard, &s, err);
+        break;
+    case COWCAT__PERSIST__PERSIST_RECORD__KIND_APPEND: {
+        const Cowcat__Persist__Append *a = r->append;
+        rc = replay_shard(c, a->shard, &s, err);
+        if (rc != CC_OK)
+            break;
+        if (s->upper != a->expected_upper || a->new_upper <= a->expected_upper) {
+            rc = cc_err_set(err, CC_CORRUPT,
+                            "persist log of \"%s\": append to shard \"%s\" expects upper %llu "
+                            "but the shard is at %llu",
+                            c->data_dir, s->id, (unsigned long long)a->expected_upper,
+                            (unsigned long long)s->upper);
+            break;
+        }
+        persist_update *u;
+        rc = replay_updates(a->updates, a->n_updates, &u, err);
+        if (rc == CC_OK) {
+            shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
+            cc_free(u);
+        }
+        break;
+    }
+    case COWCAT__PERSIST__PERSIST_RECORD__KIND_SINCE:
+        rc = replay_shard(c, r->since->shard, &s, err);
+        if (rc == CC_OK && r->since->since > s->since && r->since->since <= s->upper) {
+            s->since = r->since->since;
+            hist_compact(s);
+        }
+        break;
+    default:
+        rc = cc_err_set(err, CC_CORRUPT, "unknown record kind in the persist log of \"%s\"",
+                        c->data_dir);
+    }
+    cowcat__persist__persist_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* Reads a rollup body: [u32 len][RollupHeader] then [u32 len][RollupShard]... */
+static cc_code
+replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
+{
+    size_t off = 0;
+    bool header = true;
+    persist_shard *s = NULL;
+    while (off < len) {
+        if (len - off < 4)
+            goto corrupt;
+        uint32_t n;
+        memcpy(&n, p + off, 4);
+        off += 4;
+        if (n > len - off)
+            goto corrupt;
+        if (header) {
+            Cowcat__Persist__RollupHeader *h =
+                cowcat__persist__rollup_header__unpack(NULL, n, p + off);
+            if (h == NULL)
+                goto corrupt;
+            uint32_t v = h->format_version;
+            cowcat__persist__rollup_header__free_unpacked(h, NULL);
+            if (v != ROLLUP_FORMAT_VERSION)
+                return cc_err_set(err, CC_CORRUPT,
+                                  "rollup in \"%s\" has format version %u; this build reads %u",
+                                  c->data_dir, v, ROLLUP_FORMAT_VERSION);
+            header = false;
+        } else {
+            Cowcat__Persist__RollupShard *rs =
+                cowcat__persist__rollup_shard__unpack(NULL, n, p + off);
+            if (rs == NULL)
+                goto corrupt;
+            cc_code rc = replay_shard(c, rs->shard, &s, err);
+            persist_update *u = NULL;
+            if (rc == CC_OK && rs->first) {
+                s->upper = rs->upper;
+                s->since = rs->since;
+            }
+            if (rc == CC_OK)
+                rc = replay_updates(rs->trace, rs->n_trace, &u, err);
+            if (rc == CC_OK)
+                rc = persist__trace_apply(s, u, rs->n_trace, err);
+            cc_free(u);
+            u = NULL;
+            if (rc == CC_OK && rs->append && rs->lower >= rs->upper)
+                rc = cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\": retained append "
+                                "of shard \"%s\" has an empty range", c->data_dir, s->id);
+            if (rc == CC_OK && rs->append)
+                rc = replay_updates(rs->history, rs->n_history, &u, err);
+            /* A history chunk is one whole retained append. */
+            if (rc == CC_OK && rs->append) {
+                hist_entry *h = hist_new(u, rs->n_history, rs->lower, rs->upper);
+                if (h != NULL && s->nhist == s->hist_cap) {
+                    size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
+                    hist_entry **nh = cc_realloc(s->hist, cap * sizeof *nh);
+                    if (nh == NULL) {
+                        persist__hist_unref(h);
+                        h = NULL;
+                    } else {
+                        s->hist = nh;
+                        s->hist_cap = cap;
+                    }
+                }
+                if (h == NULL)
+                    rc = cc_err_set(err, CC_NOMEM, "out of memory reading a rollup");
+                else
+                    s->hist[s->nhist++] = h;
+            }
+            cc_free(u);
+            cowcat__persist__rollup_shard__free_unpacked(rs, NULL);
+            if (rc != CC_OK)
+                return rc;
+        }
+        off += n;
+    }
+    return CC_OK;
+corrupt:
+    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->data_dir,
+                      off);
+}
+
+cc_code
+persist__replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n,
+                   cc_err *err)
+{
+    persist_client *c = arg;
+    for (size_t i = 0; i < n; i++) {
+        cc_code rc = kind == PERSIST_WAL_ROLLUP ? replay_rollup(c, recs[i].data, recs[i].len, err)
+                                                : replay_record(c, recs[i].data, recs[i].len, err);
+        if (rc != CC_OK)
+            return rc;
+    }
+    return CC_OK;
+}
