@@ -1,14 +1,14 @@
 # cowcat — the two commands a new machine needs (see README.md):
 #   make run    installs what is missing, builds, runs the main job
 #   make test   installs what is missing, builds, runs every test
-# Further targets: asan, tsan (sanitizer builds + tests), bench (all figures,
-# JSON), clean. BUILD_DIR, JOBS and BUILD_TYPE may be overridden.
+# Further targets: test-long (long crash loops), asan, tsan (sanitizer builds +
+# tests), bench (all figures, JSON), clean. BUILD_DIR, JOBS and BUILD_TYPE may be overridden.
 BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test asan tsan bench clean
+.PHONY: all deps build run test test-long asan tsan bench clean
 
 all: build
 
@@ -25,7 +25,11 @@ run: build
 	$(BUILD_DIR)/bench/pmap_bench
 
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -LE long
+
+# The long crash loops (thousands of kill -9 iterations): for manual runs.
+test-long: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L long
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD_DIR=build-asan BUILD_TYPE=Debug \

@@ -24,6 +24,55 @@
 
 static const pmap_hamt_type shard_table_type = {.key_kind = PMAP_KEY_BYTES};
 
+/*
+ * Opens a client over be (taken over: closed with the client, also on
+ * failure), then replays it. opts is borrowed; its backend field only names
+ * the kind. For persist_client_open and for tests that bring a backend.
+ */
+cc_code
+persist__client_open_backend(const persist_options *opts, persist_backend be,
+                             persist_client **out, cc_err *err)
+{
+    persist_client *c = cc_calloc(1, sizeof *c);
+    if (c == NULL) {
+        be.ops->close(be.be);
+        return cc_err_set(err, CC_NOMEM, "out of memory opening persist");
+    }
+    c->opts = *opts;
+    c->backend = be;
+    if (c->opts.rollup_min_bytes == 0)
+        c->opts.rollup_min_bytes = ROLLUP_MIN_DEFAULT;
+    c->name = be.ops->name;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->gate, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    cc_code rc = CC_OK;
+    if (opts->data_dir != NULL) {
+        c->data_dir = strdup(opts->data_dir);
+        if (c->data_dir == NULL) {
+            rc = cc_err_set(err, CC_NOMEM, "out of memory opening persist");
+            goto fail;
+        }
+        c->opts.data_dir = c->data_dir;
+        c->name = c->data_dir;
+    }
+    rc = pmap_domain_new(NULL, &c->domain, err);
+    if (rc != CC_OK)
+        goto fail;
+    pmap_hamt_init(&c->shards, c->domain, &shard_table_type);
+    rc = be.ops->replay(be.be, persist__replay_cb, c, err);
+    if (rc != CC_OK)
+        goto fail;
+    *out = c;
+    return CC_OK;
+fail:
+    persist_client_close(c);
+    return rc;
+}
+
 cc_code
 persist_client_open(const persist_options *opts, persist_client **out, cc_err *err)
 {
@@ -32,47 +81,12 @@ persist_client_open(const persist_options *opts, persist_client **out, cc_err *e
         return cc_err_set(err, CC_INVALID, "invalid persist backend");
     if (opts->backend == PERSIST_BACKEND_FILE && (opts->data_dir == NULL || !*opts->data_dir))
         return cc_err_set(err, CC_INVALID, "the file backend needs a data directory");
-    persist_client *c = cc_calloc(1, sizeof *c);
-    if (c == NULL)
-        return cc_err_set(err, CC_NOMEM, "out of memory opening persist");
-    c->opts = *opts;
-    if (c->opts.rollup_min_bytes == 0)
-        c->opts.rollup_min_bytes = ROLLUP_MIN_DEFAULT;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_rwlockattr_t ra;
-    pthread_rwlockattr_init(&ra);
-    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&c->gate, &ra);
-    pthread_rwlockattr_destroy(&ra);
-    cc_code rc = pmap_domain_new(NULL, &c->domain, err);
+    persist_backend be;
+    cc_code rc = opts->backend == PERSIST_BACKEND_FILE ? persist_backend_file_open(opts, &be, err)
+                                                       : persist_backend_mem_open(&be, err);
     if (rc != CC_OK)
-        goto fail;
-    pmap_hamt_init(&c->shards, c->domain, &shard_table_type);
-    if (opts->backend == PERSIST_BACKEND_FILE) {
-        c->data_dir = strdup(opts->data_dir);
-        if (c->data_dir == NULL) {
-            rc = cc_err_set(err, CC_NOMEM, "out of memory opening persist");
-            goto fail;
-        }
-        c->opts.data_dir = c->data_dir;
-        persist_wal_opts wo = {
-            .io = opts->io,
-            .durability = opts->sync == PERSIST_SYNC_NONE ? PERSIST_DURABILITY_NONE
-                                                          : PERSIST_DURABILITY_FSYNC,
-            .segment_bytes = opts->segment_bytes,
-        };
-        rc = persist_wal_open(c->data_dir, &wo, &c->wal, err);
-        if (rc != CC_OK)
-            goto fail;
-        rc = persist_wal_replay(c->wal, persist__replay_cb, c, err);
-        if (rc != CC_OK)
-            goto fail;
-    }
-    *out = c;
-    return CC_OK;
-fail:
-    persist_client_close(c);
-    return rc;
+        return rc;
+    return persist__client_open_backend(opts, be, out, err);
 }
 
 static void
@@ -114,7 +128,8 @@ persist_client_close(persist_client *c)
         pmap_domain_free(c->domain);
     }
     cc_free(c->all);
-    persist_wal_close(c->wal);
+    if (c->backend.ops != NULL)
+        c->backend.ops->close(c->backend.be);
     pthread_rwlock_destroy(&c->gate);
     pthread_mutex_destroy(&c->lock);
     free(c->data_dir);
@@ -130,13 +145,7 @@ persist_client_stats(persist_client *c, persist_stats *out)
     pthread_mutex_unlock(&c->lock);
     out->appends = __atomic_load_n(&c->appends, __ATOMIC_RELAXED);
     out->rollups = __atomic_load_n(&c->rollups, __ATOMIC_RELAXED);
-    if (c->wal != NULL) {
-        persist_wal_stats ws;
-        persist_wal_stats_get(c->wal, &ws);
-        out->wal_groups = ws.groups;
-        out->wal_fsyncs = ws.fsyncs;
-        out->wal_bytes = ws.bytes_written;
-    }
+    c->backend.ops->stats(c->backend.be, out);
 }
 
 /* --- rollups ------------------------------------------------------------------- */
@@ -157,7 +166,7 @@ typedef struct rollup_job {
 } rollup_job;
 
 static cc_code
-emit_msg(persist_wal_sink *sink, rollup_job *job, const ProtobufCMessage *m, cc_err *err)
+emit_msg(const persist_sink *sink, rollup_job *job, const ProtobufCMessage *m, cc_err *err)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     if (n > UINT32_MAX)
@@ -168,7 +177,7 @@ emit_msg(persist_wal_sink *sink, rollup_job *job, const ProtobufCMessage *m, cc_
     uint32_t len = (uint32_t)n;
     memcpy(buf, &len, 4);
     protobuf_c_message_pack(m, buf + 4);
-    cc_code rc = persist_wal_sink_write(sink, buf, n + 4, err);
+    cc_code rc = sink->write(sink->ctx, buf, n + 4, err);
     cc_free(buf);
     job->bytes += n + 4;
     return rc;
@@ -176,7 +185,7 @@ emit_msg(persist_wal_sink *sink, rollup_job *job, const ProtobufCMessage *m, cc_
 
 /* Writes one shard: trace chunks, then one history chunk per retained append. */
 static cc_code
-emit_shard(persist_wal_sink *sink, rollup_job *job, capture *cap, cc_err *err)
+emit_shard(const persist_sink *sink, rollup_job *job, capture *cap, cc_err *err)
 {
     Cowcat__Persist__Update *ups = cc_malloc(ROLLUP_CHUNK * sizeof *ups);
     Cowcat__Persist__Update **upp = cc_malloc(ROLLUP_CHUNK * sizeof *upp);
@@ -265,7 +274,7 @@ emit_shard(persist_wal_sink *sink, rollup_job *job, capture *cap, cc_err *err)
 }
 
 static cc_code
-rollup_write_fn(void *arg, persist_wal_sink *sink, cc_err *err)
+rollup_write_fn(void *arg, const persist_sink *sink, cc_err *err)
 {
     rollup_job *job = arg;
     Cowcat__Persist__RollupHeader h = COWCAT__PERSIST__ROLLUP_HEADER__INIT;
@@ -302,7 +311,7 @@ captures_release(persist_client *c, capture *caps, size_t n)
 cc_code
 persist_client_rollup(persist_client *c, cc_err *err)
 {
-    if (c->wal == NULL)
+    if (!c->backend.ops->can_rollup)
         return CC_OK;
     pthread_mutex_lock(&c->lock);
     pthread_rwlock_wrlock(&c->gate);
@@ -310,7 +319,7 @@ persist_client_rollup(persist_client *c, cc_err *err)
     capture *caps = cc_calloc(n > 0 ? n : 1, sizeof *caps);
     uint64_t mark = 0;
     cc_code rc = caps == NULL ? cc_err_set(err, CC_NOMEM, "out of memory starting a rollup")
-                              : persist_wal_rollup_begin(c->wal, &mark, err);
+                              : c->backend.ops->rollup_begin(c->backend.be, &mark, err);
     size_t taken = 0;
     for (size_t i = 0; rc == CC_OK && i < n; i++) {
         persist_shard *s = c->all[i];
@@ -335,16 +344,16 @@ persist_client_rollup(persist_client *c, cc_err *err)
         taken++;
     }
     if (rc == CC_OK) {
-        persist_wal_stats ws;
-        persist_wal_stats_get(c->wal, &ws);
-        __atomic_store_n(&c->bytes_at_rollup, ws.bytes_written, __ATOMIC_RELAXED);
+        persist_stats ws = {0};
+        c->backend.ops->stats(c->backend.be, &ws);
+        __atomic_store_n(&c->bytes_at_rollup, ws.wal_bytes, __ATOMIC_RELAXED);
     }
     pthread_rwlock_unlock(&c->gate);
     pthread_mutex_unlock(&c->lock);
 
     if (rc == CC_OK) {
         rollup_job job = {caps, n, 0};
-        rc = persist_wal_rollup_write(c->wal, mark, rollup_write_fn, &job, err);
+        rc = c->backend.ops->rollup_write(c->backend.be, mark, rollup_write_fn, &job, err);
         if (rc == CC_OK) {
             __atomic_store_n(&c->last_rollup_bytes, job.bytes, __ATOMIC_RELAXED);
             __atomic_add_fetch(&c->rollups, 1, __ATOMIC_RELAXED);
@@ -358,11 +367,11 @@ persist_client_rollup(persist_client *c, cc_err *err)
 void
 persist__maybe_rollup(persist_client *c)
 {
-    if (c->wal == NULL)
+    if (!c->backend.ops->can_rollup)
         return;
-    persist_wal_stats ws;
-    persist_wal_stats_get(c->wal, &ws);
-    uint64_t since_last = ws.bytes_written - __atomic_load_n(&c->bytes_at_rollup, __ATOMIC_RELAXED);
+    persist_stats ws = {0};
+    c->backend.ops->stats(c->backend.be, &ws);
+    uint64_t since_last = ws.wal_bytes - __atomic_load_n(&c->bytes_at_rollup, __ATOMIC_RELAXED);
     uint64_t threshold = c->opts.rollup_min_bytes;
     uint64_t last = __atomic_load_n(&c->last_rollup_bytes, __ATOMIC_RELAXED);
     if (last > threshold)
@@ -376,6 +385,6 @@ persist__maybe_rollup(persist_client *c)
     cc_err err;
     /* A failed rollup loses nothing: the log it would have replaced stays. */
     if (persist_client_rollup(c, &err) != CC_OK)
-        fprintf(stderr, "persist: rollup of \"%s\" failed: %s\n", c->data_dir, err.msg);
+        fprintf(stderr, "persist: rollup of \"%s\" failed: %s\n", c->name, err.msg);
     __atomic_store_n(&c->rolling, 0, __ATOMIC_RELEASE);
 }

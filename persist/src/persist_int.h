@@ -10,7 +10,7 @@
 #include "persist/persist.h"
 #include "pmap/hamt.h"
 #include "proto/persist.pb-c.h"
-#include "wal.h"
+#include "backend.h"
 
 #define ROLLUP_FORMAT_VERSION 2
 #define ROLLUP_CHUNK          4096
@@ -48,7 +48,8 @@ struct persist_shard {
 struct persist_client {
     persist_options opts;
     char *data_dir;              /* owned copy (file backend) */
-    persist_wal *wal;            /* NULL for the mem backend */
+    const char *name;            /* for messages: the data directory, or "mem" */
+    persist_backend backend;     /* ops == NULL until opened */
     pmap_domain *domain;         /* traces and the shard table */
     pthread_mutex_t lock;        /* shards, all, nall: creation and lookup */
     pthread_rwlock_t gate;       /* appends read; a rollup's capture writes */
@@ -57,13 +58,17 @@ struct persist_client {
     size_t nall, all_cap;
     uint64_t appends;            /* atomic */
     uint64_t rollups;            /* atomic */
-    uint64_t bytes_at_rollup;    /* wal bytes written when the last rollup began */
+    uint64_t bytes_at_rollup;    /* log bytes written when the last rollup began */
     uint64_t last_rollup_bytes;  /* size of the last rollup body */
     int rolling;                 /* atomic: a rollup is running */
 };
 
-cc_code persist__replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n,
-                           cc_err *err);
+/* Opens a client over a backend of the caller's (see client.c). */
+cc_code persist__client_open_backend(const persist_options *opts, persist_backend be,
+                                     persist_client **out, cc_err *err);
+
+/* The backend replay callback (backend.h): rebuilds shards from the log. */
+cc_code persist__replay_cb(void *arg, bool rollup, const void *rec, size_t len, cc_err *err);
 void persist__hist_unref(hist_entry *h);
 cc_code persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err);
 cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,

@@ -14,9 +14,10 @@
  *   listeners             called after each durable append
  *
  * A compare_and_append validates, encodes one PersistRecord, hands it to the
- * backend (file: the wal, group-committed across shards; mem: nothing) while
- * holding the shard lock, and applies it to memory only once it is durable,
- * so memory never runs ahead of disk and a failed write changes nothing.
+ * backend (backend.h; file: the wal, group-committed across shards; mem:
+ * nothing) while holding the shard lock, and applies it to memory only once
+ * it is durable, so memory never runs ahead of disk and a failed write — or a
+ * mismatch reported by a backend shared with other writers — changes nothing.
  *
  * Rollups: appends hold c->gate for reading from before their backend write
  * until their in-memory apply; a rollup takes it for writing just long enough
@@ -259,14 +260,12 @@ persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, siz
     return CC_OK;
 }
 
-/* Makes one encoded record durable through the backend. */
+/* Makes one encoded record durable through the backend (see backend.h). */
 static cc_code
-backend_write(persist_client *c, const uint8_t *rec, size_t len, cc_err *err)
+backend_write(persist_client *c, const persist_event *ev, const uint8_t *rec, size_t len,
+              uint64_t *current, cc_err *err)
 {
-    if (c->wal == NULL)
-        return CC_OK; /* mem backend: memory is the only copy */
-    persist_wal_rec r = {rec, len};
-    return persist_wal_append(c->wal, &r, 1, err);
+    return c->backend.ops->append(c->backend.be, ev, rec, len, current, err);
 }
 
 /* --- shards --------------------------------------------------------------------- */
@@ -352,7 +351,8 @@ persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_er
     cc_code rc = persist__record_pack(&r, &buf, &len, err);
     if (rc == CC_OK) {
         pthread_rwlock_rdlock(&c->gate);
-        rc = backend_write(c, buf, len, err);
+        persist_event ev = {.shard = id};
+        rc = backend_write(c, &ev, buf, len, NULL, err);
         if (rc == CC_OK)
             rc = shard_create_locked(c, id, &s, err);
         pthread_rwlock_unlock(&c->gate);
@@ -455,7 +455,11 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
                         "upper mismatch on shard \"%s\": expected %llu, current %llu", s->id,
                         (unsigned long long)expected_upper, (unsigned long long)s->upper);
     } else {
-        rc = backend_write(c, buf, len, err);
+        persist_event ev = {s->id, true, expected_upper, new_upper};
+        uint64_t durable_upper = s->upper;
+        rc = backend_write(c, &ev, buf, len, &durable_upper, err);
+        if (rc == CC_UPPER_MISMATCH && current != NULL)
+            *current = durable_upper; /* another process moved it (shared backends) */
         if (rc == CC_OK) {
             shard_apply(s, updates, n, expected_upper, new_upper);
             __atomic_add_fetch(&c->appends, 1, __ATOMIC_RELAXED);
@@ -490,7 +494,8 @@ persist_downgrade_since(persist_shard *s, uint64_t since, cc_err *err)
         size_t len;
         rc = persist__record_pack(&r, &buf, &len, err);
         if (rc == CC_OK) {
-            rc = backend_write(c, buf, len, err);
+            persist_event ev = {.shard = s->id};
+            rc = backend_write(c, &ev, buf, len, NULL, err);
             cc_free(buf);
         }
         if (rc == CC_OK) {
@@ -769,7 +774,7 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
     Cowcat__Persist__PersistRecord *r = cowcat__persist__persist_record__unpack(NULL, len, p);
     if (r == NULL)
         return cc_err_set(err, CC_CORRUPT, "undecodable record in the persist log of \"%s\"",
-                          c->data_dir);
+                          c->name);
     cc_code rc = CC_OK;
     persist_shard *s;
     switch (r->kind_case) {
@@ -785,7 +790,7 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
             rc = cc_err_set(err, CC_CORRUPT,
                             "persist log of \"%s\": append to shard \"%s\" expects upper %llu "
                             "but the shard is at %llu",
-                            c->data_dir, s->id, (unsigned long long)a->expected_upper,
+                            c->name, s->id, (unsigned long long)a->expected_upper,
                             (unsigned long long)s->upper);
             break;
         }
@@ -806,7 +811,7 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
         break;
     default:
         rc = cc_err_set(err, CC_CORRUPT, "unknown record kind in the persist log of \"%s\"",
-                        c->data_dir);
+                        c->name);
     }
     cowcat__persist__persist_record__free_unpacked(r, NULL);
     return rc;
@@ -837,7 +842,7 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
             if (v != ROLLUP_FORMAT_VERSION)
                 return cc_err_set(err, CC_CORRUPT,
                                   "rollup in \"%s\" has format version %u; this build reads %u",
-                                  c->data_dir, v, ROLLUP_FORMAT_VERSION);
+                                  c->name, v, ROLLUP_FORMAT_VERSION);
             header = false;
         } else {
             Cowcat__Persist__RollupShard *rs =
@@ -858,7 +863,7 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
             u = NULL;
             if (rc == CC_OK && rs->append && rs->lower >= rs->upper)
                 rc = cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\": retained append "
-                                "of shard \"%s\" has an empty range", c->data_dir, s->id);
+                                "of shard \"%s\" has an empty range", c->name, s->id);
             if (rc == CC_OK && rs->append)
                 rc = replay_updates(rs->history, rs->n_history, &u, err);
             /* A history chunk is one whole retained append. */
@@ -889,20 +894,13 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
     }
     return CC_OK;
 corrupt:
-    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->data_dir,
+    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->name,
                       off);
 }
 
 cc_code
-persist__replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n,
-                   cc_err *err)
+persist__replay_cb(void *arg, bool rollup, const void *rec, size_t len, cc_err *err)
 {
     persist_client *c = arg;
-    for (size_t i = 0; i < n; i++) {
-        cc_code rc = kind == PERSIST_WAL_ROLLUP ? replay_rollup(c, recs[i].data, recs[i].len, err)
-                                                : replay_record(c, recs[i].data, recs[i].len, err);
-        if (rc != CC_OK)
-            return rc;
-    }
-    return CC_OK;
+    return rollup ? replay_rollup(c, rec, len, err) : replay_record(c, rec, len, err);
 }

@@ -22,9 +22,13 @@
  *         checksummed log, group commit across shards, torn-tail recovery and
  *         periodic rollups (persist/src/wal.c). Exclusive per process.
  *   mem   the same semantics without I/O, for tests.
- * The backend sees only "make this shard event durable" and "replay", so a
- * backend keeping consensus elsewhere (a compare-and-set on a sequence number
- * in PostgreSQL) slots in without touching the shard logic.
+ * The shard logic talks to its backend through one small interface
+ * (persist/src/backend.h): make this encoded record durable, replay, roll up.
+ * For an append the backend is the authority on the shard's upper: the file
+ * backend owns its directory exclusively and relies on the in-memory check,
+ * while a backend keeping consensus elsewhere (a compare-and-set on a sequence
+ * number in PostgreSQL) rejects a lost race with CC_UPPER_MISMATCH itself —
+ * without touching the shard logic.
  *
  * Thread-safety: a client and its shards may be used from many threads.
  * Calls on one shard serialise on the shard's lock (a compare_and_append holds
