@@ -6,9 +6,10 @@
  *
  * Writes walk down from the root and make every node on the path writable
  * with own(): a node born in the open transaction (pmap__node_mutable) is
- * changed in place, growing to a power-of-two capacity when full; any other
- * node is copied — exact-size for the first write of a transaction to a line,
- * with slack once the line's root is already owned (a transient batch) — and
+ * changed in place, growing by half again (at least two entries) when full;
+ * any other node is copied — exact-size for the first write of a transaction
+ * to a line, with that slack once the line's root is already owned (a
+ * transient batch) — and
  * the original is retired (rule 2a) or released (rule 2b) as pmap_internal.h
  * prescribes. Log space is reserved before each group of pushes, so a NOMEM
  * leaves only transaction-owned nodes half changed; the base version is never
