@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-long asan tsan bench clean
+.PHONY: all deps build run test test-long asan tsan bench format clean
 
 all: build
 
@@ -44,6 +44,10 @@ tsan: deps
 bench: build
 	$(BUILD_DIR)/bench/pmap_bench --json
 	$(BUILD_DIR)/bench/persist_bench --json
+
+# Reformats every C file git tracks with .clang-format.
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format --style=file -i
 
 clean:
 	rm -rf build build-asan build-tsan

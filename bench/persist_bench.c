@@ -219,8 +219,7 @@ bench_commit(int committers, persist_sync sync)
     for (int i = 0; i < committers; i++) {
         char id[32];
         snprintf(id, sizeof id, "shard-%d", i);
-        cm[i] = (committer){open_shard(c, id), &start, &stop, malloc(cap * sizeof(double)), 0,
-                            cap};
+        cm[i] = (committer){open_shard(c, id), &start, &stop, malloc(cap * sizeof(double)), 0, cap};
         pthread_create(&th[i], NULL, commit_loop, &cm[i]);
     }
     pthread_barrier_wait(&start);
@@ -339,7 +338,7 @@ bench_reopen(size_t keys)
     persist_shard *s = open_shard(c, "big");
     size_t batch = 10000;
     persist_update *u = malloc(batch * sizeof *u);
-    char (*kb)[24] = malloc(batch * sizeof *kb);
+    char(*kb)[24] = malloc(batch * sizeof *kb);
     char val[32];
     memset(val, 'v', sizeof val);
     cc_err err;

@@ -447,8 +447,7 @@ bench_hamt(size_t n)
             pmap_txn_commit(t);
         }
         size_t h1 = heap_in_use();
-        report("hamt", "memory_version", n, "bytes_per_version",
-               (double)(h1 - h0) / NCLONES, NULL);
+        report("hamt", "memory_version", n, "bytes_per_version", (double)(h1 - h0) / NCLONES, NULL);
         pmap_txn *t;
         CHECK(pmap_txn_begin(d, &t, &e_));
         for (int i = 0; i < NCLONES; i++)

@@ -31,8 +31,7 @@ typedef struct file_replay {
 } file_replay;
 
 static cc_code
-file_replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n,
-               cc_err *err)
+file_replay_cb(void *arg, persist_wal_kind kind, const persist_wal_rec *recs, size_t n, cc_err *err)
 {
     file_replay *fr = arg;
     for (size_t i = 0; i < n; i++) {

@@ -42,10 +42,10 @@
 
 /* What a record is about, for backends that must check uppers themselves. */
 typedef struct persist_event {
-    const char *shard;        /* the shard's id */
-    bool is_append;           /* a compare_and_append (else create / since) */
-    uint64_t expected_upper;  /* is_append only */
-    uint64_t new_upper;       /* is_append only */
+    const char *shard;       /* the shard's id */
+    bool is_append;          /* a compare_and_append (else create / since) */
+    uint64_t expected_upper; /* is_append only */
+    uint64_t new_upper;      /* is_append only */
 } persist_event;
 
 /* Where a rollup writer streams its bytes. */
@@ -65,8 +65,7 @@ typedef struct persist_backend_ops {
                       uint64_t *current, cc_err *err);
     cc_code (*replay)(void *be, persist_replay_fn fn, void *arg, cc_err *err);
     cc_code (*rollup_begin)(void *be, uint64_t *mark, cc_err *err);
-    cc_code (*rollup_write)(void *be, uint64_t mark, persist_rollup_fn fn, void *arg,
-                            cc_err *err);
+    cc_code (*rollup_write)(void *be, uint64_t mark, persist_rollup_fn fn, void *arg, cc_err *err);
     /* Fills the wal_* fields of out (others are the client's). */
     void (*stats)(void *be, persist_stats *out);
     void (*close)(void *be);

@@ -30,8 +30,8 @@ static const pmap_hamt_type shard_table_type = {.key_kind = PMAP_KEY_BYTES};
  * the kind. For persist_client_open and for tests that bring a backend.
  */
 cc_code
-persist__client_open_backend(const persist_options *opts, persist_backend be,
-                             persist_client **out, cc_err *err)
+persist__client_open_backend(const persist_options *opts, persist_backend be, persist_client **out,
+                             cc_err *err)
 {
     persist_client *c = cc_calloc(1, sizeof *c);
     if (c == NULL) {
@@ -76,8 +76,8 @@ fail:
 cc_code
 persist_client_open(const persist_options *opts, persist_client **out, cc_err *err)
 {
-    if (opts == NULL || (opts->backend != PERSIST_BACKEND_FILE &&
-                         opts->backend != PERSIST_BACKEND_MEM))
+    if (opts == NULL ||
+        (opts->backend != PERSIST_BACKEND_FILE && opts->backend != PERSIST_BACKEND_MEM))
         return cc_err_set(err, CC_INVALID, "invalid persist backend");
     if (opts->backend == PERSIST_BACKEND_FILE && (opts->data_dir == NULL || !*opts->data_dir))
         return cc_err_set(err, CC_INVALID, "the file backend needs a data directory");
@@ -152,9 +152,9 @@ persist_client_stats(persist_client *c, persist_stats *out)
 
 /* One shard's state as captured for a rollup. */
 typedef struct capture {
-    const char *id;   /* the shard's id: lives as long as the client */
+    const char *id; /* the shard's id: lives as long as the client */
     uint64_t upper, since;
-    pmap_omap trace;  /* a clone: an independent line */
+    pmap_omap trace; /* a clone: an independent line */
     hist_entry **hist;
     size_t nhist;
 } capture;
@@ -251,10 +251,10 @@ emit_shard(const persist_sink *sink, rollup_job *job, capture *cap, cc_err *err)
         }
         for (size_t i = 0; i < e->n; i++) {
             cowcat__persist__update__init(&hu[i]);
-            hu[i].key = (ProtobufCBinaryData){e->updates[i].key.len,
-                                              (uint8_t *)e->updates[i].key.ptr};
-            hu[i].value = (ProtobufCBinaryData){e->updates[i].value.len,
-                                                (uint8_t *)e->updates[i].value.ptr};
+            hu[i].key =
+                (ProtobufCBinaryData){e->updates[i].key.len, (uint8_t *)e->updates[i].key.ptr};
+            hu[i].value =
+                (ProtobufCBinaryData){e->updates[i].value.len, (uint8_t *)e->updates[i].value.ptr};
             hu[i].ts = e->updates[i].ts;
             hu[i].diff = e->updates[i].diff;
             hp[i] = &hu[i];

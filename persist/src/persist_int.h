@@ -7,10 +7,10 @@
 
 #include <pthread.h>
 
+#include "backend.h"
 #include "persist/persist.h"
 #include "pmap/hamt.h"
 #include "proto/persist.pb-c.h"
-#include "backend.h"
 
 #define ROLLUP_FORMAT_VERSION 2
 #define ROLLUP_CHUNK          4096
@@ -19,8 +19,8 @@
 
 /* One retained append: immutable once built; shared by rollup captures (refs). */
 typedef struct hist_entry {
-    uint32_t refs;           /* atomic */
-    uint64_t lower, upper;   /* the append's [expected_upper, new_upper) */
+    uint32_t refs;         /* atomic */
+    uint64_t lower, upper; /* the append's [expected_upper, new_upper) */
     size_t n;
     persist_update *updates; /* bytes point into blob */
     uint8_t blob[];
@@ -36,31 +36,31 @@ struct persist_listener {
 struct persist_shard {
     persist_client *c;
     char *id;
-    pthread_mutex_t lock;  /* everything below; held across an append's durable write */
+    pthread_mutex_t lock; /* everything below; held across an append's durable write */
     uint64_t upper;
     uint64_t since;
-    pmap_omap trace;       /* enc(key, value) -> net diff, exact at upper */
-    hist_entry **hist;     /* retained appends reaching >= since, oldest first */
+    pmap_omap trace;   /* enc(key, value) -> net diff, exact at upper */
+    hist_entry **hist; /* retained appends reaching >= since, oldest first */
     size_t nhist, hist_cap;
     persist_listener *listeners;
 };
 
 struct persist_client {
     persist_options opts;
-    char *data_dir;              /* owned copy (file backend) */
-    const char *name;            /* for messages: the data directory, or "mem" */
-    persist_backend backend;     /* ops == NULL until opened */
-    pmap_domain *domain;         /* traces and the shard table */
-    pthread_mutex_t lock;        /* shards, all, nall: creation and lookup */
-    pthread_rwlock_t gate;       /* appends read; a rollup's capture writes */
-    pmap_hamt shards;            /* id bytes -> persist_shard * */
-    persist_shard **all;         /* every shard, creation order */
+    char *data_dir;          /* owned copy (file backend) */
+    const char *name;        /* for messages: the data directory, or "mem" */
+    persist_backend backend; /* ops == NULL until opened */
+    pmap_domain *domain;     /* traces and the shard table */
+    pthread_mutex_t lock;    /* shards, all, nall: creation and lookup */
+    pthread_rwlock_t gate;   /* appends read; a rollup's capture writes */
+    pmap_hamt shards;        /* id bytes -> persist_shard * */
+    persist_shard **all;     /* every shard, creation order */
     size_t nall, all_cap;
-    uint64_t appends;            /* atomic */
-    uint64_t rollups;            /* atomic */
-    uint64_t bytes_at_rollup;    /* log bytes written when the last rollup began */
-    uint64_t last_rollup_bytes;  /* size of the last rollup body */
-    int rolling;                 /* atomic: a rollup is running */
+    uint64_t appends;           /* atomic */
+    uint64_t rollups;           /* atomic */
+    uint64_t bytes_at_rollup;   /* log bytes written when the last rollup began */
+    uint64_t last_rollup_bytes; /* size of the last rollup body */
+    int rolling;                /* atomic: a rollup is running */
 };
 
 /* Opens a client over a backend of the caller's (see client.c). */

@@ -37,8 +37,8 @@
 
 #include "base/alloc.h"
 #include "persist/persist.h"
-#include "pmap/hamt.h"
 #include "persist_int.h"
+#include "pmap/hamt.h"
 #include "proto/persist.pb-c.h"
 
 static const pmap_omap_type trace_type = {NULL};
@@ -222,8 +222,10 @@ shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
     cc_err err;
     hist_entry *h = hist_new(u, n, lower, upper);
     if (h == NULL || persist__trace_apply(s, u, n, &err) != CC_OK) {
-        fprintf(stderr, "persist: out of memory applying a durable append to shard \"%s\"; "
-                        "stopping (the log is intact, restart to recover)\n", s->id);
+        fprintf(stderr,
+                "persist: out of memory applying a durable append to shard \"%s\"; "
+                "stopping (the log is intact, restart to recover)\n",
+                s->id);
         abort();
     }
     if (s->nhist == s->hist_cap) {
@@ -325,8 +327,7 @@ persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_er
 {
     size_t idlen = id != NULL ? strlen(id) : 0;
     if (idlen == 0 || idlen > SHARD_ID_MAX)
-        return cc_err_set(err, CC_INVALID, "invalid shard id: must be 1 to %d bytes",
-                          SHARD_ID_MAX);
+        return cc_err_set(err, CC_INVALID, "invalid shard id: must be 1 to %d bytes", SHARD_ID_MAX);
     persist_shard *s = shard_find(c, id);
     if (s != NULL) {
         *out = s;
@@ -388,7 +389,6 @@ persist_shard_since(persist_shard *s)
     return v;
 }
 
-
 cc_code
 persist_compare_and_append(persist_shard *s, const persist_update *updates, size_t n,
                            uint64_t expected_upper, uint64_t new_upper, uint64_t *current,
@@ -403,9 +403,8 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
         if (updates[i].ts < expected_upper || updates[i].ts >= new_upper)
             return cc_err_set(err, CC_INVALID,
                               "update timestamp %llu is outside [%llu, %llu) for shard \"%s\"",
-                              (unsigned long long)updates[i].ts,
-                              (unsigned long long)expected_upper, (unsigned long long)new_upper,
-                              s->id);
+                              (unsigned long long)updates[i].ts, (unsigned long long)expected_upper,
+                              (unsigned long long)new_upper, s->id);
         if (updates[i].diff == 0)
             return cc_err_set(err, CC_INVALID, "update with diff 0 for shard \"%s\"", s->id);
     }
@@ -416,8 +415,7 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
     if (n > 0 && (ups == NULL || upp == NULL)) {
         cc_free(ups);
         cc_free(upp);
-        return cc_err_set(err, CC_NOMEM, "out of memory encoding an append to shard \"%s\"",
-                          s->id);
+        return cc_err_set(err, CC_NOMEM, "out of memory encoding an append to shard \"%s\"", s->id);
     }
     for (size_t i = 0; i < n; i++) {
         cowcat__persist__update__init(&ups[i]);
@@ -525,8 +523,7 @@ persist_trace_release(persist_client *c, pmap_omap *trace)
 {
     pmap_txn *t;
     cc_err err;
-    if (pmap_txn_begin(c->domain, &t, &err) != CC_OK ||
-        pmap_omap_drop(t, trace, &err) != CC_OK) {
+    if (pmap_txn_begin(c->domain, &t, &err) != CC_OK || pmap_omap_drop(t, trace, &err) != CC_OK) {
         /* Dropping needs one log slot; without memory we cannot even do that. */
         fprintf(stderr, "persist: out of memory releasing a trace view\n");
         abort();
@@ -569,8 +566,7 @@ bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 }
 
 cc_code
-persist_snapshot(persist_shard *s, uint64_t as_of, persist_snapshot_fn fn, void *arg,
-                 cc_err *err)
+persist_snapshot(persist_shard *s, uint64_t as_of, persist_snapshot_fn fn, void *arg, cc_err *err)
 {
     pthread_mutex_lock(&s->lock);
     if (as_of < s->since || as_of >= s->upper) {
@@ -693,10 +689,9 @@ persist_listen(persist_shard *s, uint64_t from, persist_listen_fn fn, void *arg,
         uint64_t since = s->since, upper = s->upper;
         pthread_mutex_unlock(&s->lock);
         cc_free(l);
-        return cc_err_set(err, CC_INVALID,
-                          "listen from %llu on shard \"%s\" is outside [since %llu, upper %llu]",
-                          (unsigned long long)from, s->id, (unsigned long long)since,
-                          (unsigned long long)upper);
+        return cc_err_set(
+            err, CC_INVALID, "listen from %llu on shard \"%s\" is outside [since %llu, upper %llu]",
+            (unsigned long long)from, s->id, (unsigned long long)since, (unsigned long long)upper);
     }
     /* Replay retained appends reaching at or past `from`, trimmed to ts >= from. */
     for (size_t h = 0; h < s->nhist; h++) {
@@ -862,8 +857,10 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
             cc_free(u);
             u = NULL;
             if (rc == CC_OK && rs->append && rs->lower >= rs->upper)
-                rc = cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\": retained append "
-                                "of shard \"%s\" has an empty range", c->name, s->id);
+                rc = cc_err_set(err, CC_CORRUPT,
+                                "malformed rollup in \"%s\": retained append "
+                                "of shard \"%s\" has an empty range",
+                                c->name, s->id);
             if (rc == CC_OK && rs->append)
                 rc = replay_updates(rs->history, rs->n_history, &u, err);
             /* A history chunk is one whole retained append. */
@@ -894,8 +891,7 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
     }
     return CC_OK;
 corrupt:
-    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->name,
-                      off);
+    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->name, off);
 }
 
 cc_code

@@ -51,15 +51,15 @@ struct txnwal {
     persist_shard *txns;
     pthread_mutex_t lock;
     uint64_t upper;
-    pmap_hamt reg;          /* id -> reg_entry * (owned) */
-    write_entry *writes;    /* ts ascending */
+    pmap_hamt reg;       /* id -> reg_entry * (owned) */
+    write_entry *writes; /* ts ascending */
     size_t nwrites, wcap;
     uint64_t commits, retries;
 };
 
 typedef struct txn_shard {
     persist_shard *shard;
-    uint8_t *buf;           /* encoded updates: n u32 then records */
+    uint8_t *buf; /* encoded updates: n u32 then records */
     size_t len, cap;
     uint32_t n;
 } txn_shard;
@@ -210,8 +210,8 @@ rebuild_cb(void *arg, pmap_bytes key, pmap_bytes value, int64_t diff)
     char id[256];
     const uint8_t *v = value.ptr;
     if (diff != 1 || key.len == 0 || key.len >= sizeof id || value.len < 9) {
-        r->rc = cc_err_set(r->err, CC_CORRUPT, "malformed txn-wal entry (diff %lld)",
-                           (long long)diff);
+        r->rc =
+            cc_err_set(r->err, CC_CORRUPT, "malformed txn-wal entry (diff %lld)", (long long)diff);
         return 1;
     }
     memcpy(id, key.ptr, key.len);
@@ -786,8 +786,8 @@ done:
 }
 
 cc_code
-txnwal_snapshot(txnwal *w, persist_shard *shard, uint64_t as_of, persist_snapshot_fn fn,
-                void *arg, cc_err *err)
+txnwal_snapshot(txnwal *w, persist_shard *shard, uint64_t as_of, persist_snapshot_fn fn, void *arg,
+                cc_err *err)
 {
     pthread_mutex_lock(&w->lock);
     cc_code rc = CC_OK;
@@ -796,10 +796,9 @@ txnwal_snapshot(txnwal *w, persist_shard *shard, uint64_t as_of, persist_snapsho
     uint64_t logical = registered && w->upper > phys ? w->upper : phys;
     if (as_of >= logical) {
         pthread_mutex_unlock(&w->lock);
-        return cc_err_set(err, CC_INVALID,
-                          "snapshot as of %llu of shard \"%s\" is not complete (upper %llu)",
-                          (unsigned long long)as_of, persist_shard_id(shard),
-                          (unsigned long long)logical);
+        return cc_err_set(
+            err, CC_INVALID, "snapshot as of %llu of shard \"%s\" is not complete (upper %llu)",
+            (unsigned long long)as_of, persist_shard_id(shard), (unsigned long long)logical);
     }
     for (size_t i = 0; rc == CC_OK && i < w->nwrites && w->writes[i].ts <= as_of; i++)
         if (w->writes[i].shard == shard && !w->writes[i].applied)

@@ -86,17 +86,17 @@ struct pmap__garbage {
 };
 
 struct pmap_reader {
-    uint64_t slot;      /* pinned epoch, 0 when not pinned; written by its thread */
-    unsigned depth;     /* pin nesting; owner thread only */
+    uint64_t slot;  /* pinned epoch, 0 when not pinned; written by its thread */
+    unsigned depth; /* pin nesting; owner thread only */
     pmap_domain *d;
     char pad[64 - 2 * sizeof(uint64_t) - sizeof(pmap_domain *)];
 };
 
 struct pmap_txn {
     pmap__txn_head h; /* domain, owner token, flags: first, see pmap_internal.h */
-    recvec born;     /* REC_FREE_NODE records of nodes allocated here */
-    int64_t d_nodes; /* live-node statistics not yet flushed to the domain: */
-    int64_t d_bytes; /* kept here so allocation does no atomic update */
+    recvec born;      /* REC_FREE_NODE records of nodes allocated here */
+    int64_t d_nodes;  /* live-node statistics not yet flushed to the domain: */
+    int64_t d_bytes;  /* kept here so allocation does no atomic update */
     int64_t d_keys;
     recvec undo;
     recvec redo;
@@ -104,17 +104,17 @@ struct pmap_txn {
 };
 
 struct pmap_domain {
-    pthread_mutex_t lock;      /* garbage list, readers array, txn ids and cache */
-    uint64_t epoch;            /* atomic; see the file comment */
+    pthread_mutex_t lock; /* garbage list, readers array, txn ids and cache */
+    uint64_t epoch;       /* atomic; see the file comment */
     pmap_sharing sharing;
-    uint32_t next_txn_id;      /* under lock; skips SEALED and DEAD */
-    pmap__garbage *garbage;    /* oldest first */
+    uint32_t next_txn_id;   /* under lock; skips SEALED and DEAD */
+    pmap__garbage *garbage; /* oldest first */
     pmap__garbage *garbage_tail;
-    pmap_reader **readers;     /* under lock */
+    pmap_reader **readers; /* under lock */
     size_t nreaders;
     size_t readers_cap;
-    pmap_txn *txn_cache;       /* under lock */
-    unsigned open_txns;        /* under lock */
+    pmap_txn *txn_cache; /* under lock */
+    unsigned open_txns;  /* under lock */
     /* Statistics, updated with relaxed atomics. */
     uint64_t live_nodes;
     uint64_t live_node_bytes;

@@ -231,8 +231,7 @@ void pmap__release_key(pmap_txn *txn, pmap__key *k);
  * A new key blob holding len bytes, refs = 1, freed on abort. Needs one
  * reserved undo push. Returns NULL on NOMEM (txn poisoned, err set).
  */
-pmap__key *pmap__key_new(pmap_txn *txn, const void *bytes, size_t len, uint64_t hash,
-                         cc_err *err);
+pmap__key *pmap__key_new(pmap_txn *txn, const void *bytes, size_t len, uint64_t hash, cc_err *err);
 
 /*
  * Ends a line whose root is n (pmap_*_drop): at commit the line's reference is

@@ -67,10 +67,8 @@ batch_build(batch *bt, unsigned sh, uint64_t b)
         snprintf(bt->keys[j], sizeof bt->keys[j], "k%u-%zu", (unsigned)(b % NKEY), j);
         snprintf(bt->vals[j], sizeof bt->vals[j], "v%u", (unsigned)((b + j) % NVAL));
         int64_t diff = (b + j) % 3 == 2 ? -1 : 1;
-        bt->u[j] = (persist_update){{bt->keys[j], strlen(bt->keys[j])},
-                                    {bt->vals[j], strlen(bt->vals[j])},
-                                    b,
-                                    diff};
+        bt->u[j] = (persist_update){
+            {bt->keys[j], strlen(bt->keys[j])}, {bt->vals[j], strlen(bt->vals[j])}, b, diff};
         bt->sum = (bt->sum ^ (b % NKEY) * 131 ^ j * 7 ^ ((b + j) % NVAL) * 17 ^ (uint64_t)diff) *
                   1099511628211ull;
     }
@@ -219,8 +217,8 @@ check(const char *dir, shard_model *models, long it)
             fail("iteration %ld: open %s: %s", it, id, err.msg);
         uint64_t up = persist_shard_upper(s);
         if (up < m->acked)
-            fail("iteration %ld: %s has upper %" PRIu64 " but %" PRIu64 " was acknowledged", it,
-                 id, up, m->acked);
+            fail("iteration %ld: %s has upper %" PRIu64 " but %" PRIu64 " was acknowledged", it, id,
+                 up, m->acked);
         if (up < m->upper)
             fail("iteration %ld: %s went back from %" PRIu64 " to %" PRIu64, it, id, m->upper, up);
         model_advance(m, i, up);
@@ -233,7 +231,8 @@ check(const char *dir, shard_model *models, long it)
                 fail("iteration %ld: %s holds an unexpected entry", it, id);
             if (memcmp(got.cnt, m->cnt, sizeof got.cnt) != 0)
                 fail("iteration %ld: %s at upper %" PRIu64 " differs from batches 0..%" PRIu64
-                     " (a batch is half-present or foreign)", it, id, up, up - 1);
+                     " (a batch is half-present or foreign)",
+                     it, id, up, up - 1);
         }
         batch bt;
         batch_build(&bt, i, up);
@@ -321,8 +320,9 @@ main(int argc, char **argv)
         close(p[0]);
         check(dir, models, it);
     }
-    fprintf(stderr, "crash_persist_shard: %ld iterations, %" PRIu64 " acknowledged appends, "
-                    "uppers %" PRIu64 "/%" PRIu64 "/%" PRIu64 ": ok\n",
+    fprintf(stderr,
+            "crash_persist_shard: %ld iterations, %" PRIu64 " acknowledged appends, "
+            "uppers %" PRIu64 "/%" PRIu64 "/%" PRIu64 ": ok\n",
             iterations, acks, models[0].upper, models[1].upper, models[2].upper);
     if (!keep)
         remove_dir(dir, root);

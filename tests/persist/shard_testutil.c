@@ -135,10 +135,11 @@ kvs_expect(const kvs *got, const kvs *want, const char *what)
 {
     for (size_t i = 0; i < got->n && i < want->n; i++) {
         const kv *g = &got->a[i], *w = &want->a[i];
-        cr_assert(kv_cmp(g, w) == 0, "%s: entry %zu: got key %.*s (%zu bytes) value %.*s, "
-                  "want key %.*s (%zu bytes) value %.*s", what, i, (int)g->kl, (char *)g->k,
-                  g->kl, (int)g->vl, (char *)g->v, (int)w->kl, (char *)w->k, w->kl, (int)w->vl,
-                  (char *)w->v);
+        cr_assert(kv_cmp(g, w) == 0,
+                  "%s: entry %zu: got key %.*s (%zu bytes) value %.*s, "
+                  "want key %.*s (%zu bytes) value %.*s",
+                  what, i, (int)g->kl, (char *)g->k, g->kl, (int)g->vl, (char *)g->v, (int)w->kl,
+                  (char *)w->k, w->kl, (int)w->vl, (char *)w->v);
         cr_assert_eq(g->diff, w->diff, "%s: entry %zu (key %.*s): diff %lld, want %lld", what, i,
                      (int)g->kl, (char *)g->k, (long long)g->diff, (long long)w->diff);
     }
@@ -204,8 +205,8 @@ caa_ok(persist_shard *s, const persist_update *u, size_t n, uint64_t lower, uint
     uint64_t cur = 0;
     cc_code rc = persist_compare_and_append(s, u, n, lower, upper, &cur, &err);
     cr_assert_eq(rc, CC_OK, "append [%llu, %llu) to %s: %s (current %llu)",
-                 (unsigned long long)lower, (unsigned long long)upper, persist_shard_id(s),
-                 err.msg, (unsigned long long)cur);
+                 (unsigned long long)lower, (unsigned long long)upper, persist_shard_id(s), err.msg,
+                 (unsigned long long)cur);
     cr_assert_eq(persist_shard_upper(s), upper);
 }
 

@@ -17,9 +17,9 @@
 /* A client under test. For the mem backend reopen is a no-op (state is kept). */
 typedef struct pfix {
     persist_backend_kind kind;
-    tdir t;              /* file backend: the temp directory (t.data is the data dir) */
-    persist_options o;   /* the options every (re)open uses */
-    persist_client *c;   /* the open client */
+    tdir t;            /* file backend: the temp directory (t.data is the data dir) */
+    persist_options o; /* the options every (re)open uses */
+    persist_client *c; /* the open client */
 } pfix;
 
 /* Opens a client on kind; tmpl (may be NULL) supplies sync/io/segment/rollup options. */

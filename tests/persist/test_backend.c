@@ -13,8 +13,8 @@
 /* A backend that, when armed, answers like a compare-and-set that lost. */
 typedef struct racing {
     bool armed;
-    uint64_t other_upper;   /* what "another process" moved the upper to */
-    persist_event last;     /* the last event it was asked to make durable */
+    uint64_t other_upper; /* what "another process" moved the upper to */
+    persist_event last;   /* the last event it was asked to make durable */
     char last_shard[64];
     int appends;
 } racing;

@@ -18,8 +18,14 @@
 
 /* Declares one test per backend that runs name(kind). */
 #define BOTH(suite, name)                                                                          \
-    Test(suite, name##_on_mem) { name(PERSIST_BACKEND_MEM); }                                      \
-    Test(suite, name##_on_file) { name(PERSIST_BACKEND_FILE); }
+    Test(suite, name##_on_mem)                                                                     \
+    {                                                                                              \
+        name(PERSIST_BACKEND_MEM);                                                                 \
+    }                                                                                              \
+    Test(suite, name##_on_file)                                                                    \
+    {                                                                                              \
+        name(PERSIST_BACKEND_FILE);                                                                \
+    }
 
 static persist_update
 U(const char *k, const char *v, uint64_t ts, int64_t diff)
@@ -446,8 +452,8 @@ listen_replays_then_follows(persist_backend_kind kind, bool reopen, bool rollup)
     cr_assert_eq(h.calls, 4, "replayed %d appends", h.calls);
     uint64_t expect = 5;
     for (int i = 0; i < h.calls; i++) {
-        cr_assert_eq(h.lower[i], expect, "call %d: lower %llu, want %llu (frontiers contiguous)",
-                     i, (unsigned long long)h.lower[i], (unsigned long long)expect);
+        cr_assert_eq(h.lower[i], expect, "call %d: lower %llu, want %llu (frontiers contiguous)", i,
+                     (unsigned long long)h.lower[i], (unsigned long long)expect);
         expect = h.upper[i];
     }
     cr_assert_eq(expect, 12, "the replay reaches the upper");
@@ -513,8 +519,8 @@ since_downgrades_are_durable_and_compact(persist_backend_kind kind)
     for (int round = 0; round < 3; round++) {
         kvs got;
         for (uint64_t t = 0; t < 8; t++) {
-            cr_assert_eq(snap(s, t, &got, &err), CC_INVALID, "round %d: as_of %llu < since",
-                         round, (unsigned long long)t);
+            cr_assert_eq(snap(s, t, &got, &err), CC_INVALID, "round %d: as_of %llu < since", round,
+                         (unsigned long long)t);
             kvs_free(&got);
         }
         for (uint64_t t = 8; t < 20; t++)

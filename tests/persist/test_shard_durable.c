@@ -242,8 +242,8 @@ fault_walk(const fault_case *fc)
 
 Test(persist_shard_durable, enospc_fails_the_append_and_leaves_the_shard_usable)
 {
-    fault_walk(&(fault_case){PERSIST_IO_PWRITE, PERSIST_FAULT_ERRNO, ENOSPC,
-                             "No space left on device"});
+    fault_walk(
+        &(fault_case){PERSIST_IO_PWRITE, PERSIST_FAULT_ERRNO, ENOSPC, "No space left on device"});
 }
 
 Test(persist_shard_durable, eio_fails_the_append_and_leaves_the_shard_usable)
@@ -258,8 +258,8 @@ Test(persist_shard_durable, a_short_write_fails_the_append_and_leaves_the_shard_
 
 Test(persist_shard_durable, a_failed_fdatasync_fails_the_append_and_leaves_the_shard_usable)
 {
-    fault_walk(&(fault_case){PERSIST_IO_FDATASYNC, PERSIST_FAULT_ERRNO, EIO,
-                             "could not fdatasync"});
+    fault_walk(
+        &(fault_case){PERSIST_IO_FDATASYNC, PERSIST_FAULT_ERRNO, EIO, "could not fdatasync"});
 }
 
 /* ---- model-based property test ------------------------------------------------------ */
@@ -292,8 +292,8 @@ property(persist_backend_kind kind, const char *name, int steps)
         snprintf(id, sizeof id, "p%d", si);
         persist_shard *s = pfix_shard(&f, id);
         unsigned op = (unsigned)tu_rng_below(&r, 100);
-        snprintf(what, sizeof what, "seed %llu step %d (op %u, shard %s)",
-                 (unsigned long long)seed, step, op, id);
+        snprintf(what, sizeof what, "seed %llu step %d (op %u, shard %s)", (unsigned long long)seed,
+                 step, op, id);
         cc_err err;
         if (op < 55) {
             persist_update u[6];
@@ -305,7 +305,8 @@ property(persist_backend_kind kind, const char *name, int steps)
                 random_bytes(&r, kb[i], &kl, 3);
                 random_bytes(&r, vb[i], &vl, 2);
                 int64_t d = (int64_t)tu_rng_below(&r, 3) + 1;
-                u[i] = (persist_update){{kb[i], kl}, {vb[i], vl},
+                u[i] = (persist_update){{kb[i], kl},
+                                        {vb[i], vl},
                                         upper[si] + tu_rng_below(&r, hi - upper[si]),
                                         tu_rng_chance(&r, 40) ? -d : d};
             }

@@ -18,8 +18,14 @@
 #include "testutil.h"
 
 #define BOTH(suite, name)                                                                          \
-    Test(suite, name##_on_mem) { name(PERSIST_BACKEND_MEM); }                                      \
-    Test(suite, name##_on_file) { name(PERSIST_BACKEND_FILE); }
+    Test(suite, name##_on_mem)                                                                     \
+    {                                                                                              \
+        name(PERSIST_BACKEND_MEM);                                                                 \
+    }                                                                                              \
+    Test(suite, name##_on_file)                                                                    \
+    {                                                                                              \
+        name(PERSIST_BACKEND_FILE);                                                                \
+    }
 
 static txnwal *
 tw_open(pfix *f)

@@ -44,7 +44,7 @@ struct shared {
     int done;                /* atomic */
     uint64_t versions;
     uint64_t seed;
-    uint64_t reads;          /* atomic: total versions checked */
+    uint64_t reads; /* atomic: total versions checked */
 };
 
 static void *

@@ -46,9 +46,9 @@ typedef enum cc_code {
 #define CC_ERR_MSG_MAX 256
 
 typedef struct cc_err {
-    cc_code code;              /* CC_OK until a failure is recorded */
-    char sqlstate[6];          /* specific SQLSTATE, or "" for the code's default */
-    char msg[CC_ERR_MSG_MAX];  /* PostgreSQL-style message, NUL-terminated */
+    cc_code code;             /* CC_OK until a failure is recorded */
+    char sqlstate[6];         /* specific SQLSTATE, or "" for the code's default */
+    char msg[CC_ERR_MSG_MAX]; /* PostgreSQL-style message, NUL-terminated */
 } cc_err;
 
 /* Resets err (may be NULL) to CC_OK with an empty message. */

@@ -63,12 +63,12 @@ typedef enum persist_sync {
 
 typedef struct persist_options {
     persist_backend_kind backend;
-    const char *data_dir;        /* file backend: the data directory (created if missing) */
-    persist_sync sync;           /* file backend */
-    const persist_io *io;        /* file backend: I/O hook; NULL = POSIX */
-    uint64_t segment_bytes;      /* file backend: log segment size; 0 = 64 MiB */
-    uint64_t rollup_min_bytes;   /* roll up once this much log has accumulated and it
-                                    exceeds the last rollup's size; 0 = 16 MiB */
+    const char *data_dir;      /* file backend: the data directory (created if missing) */
+    persist_sync sync;         /* file backend */
+    const persist_io *io;      /* file backend: I/O hook; NULL = POSIX */
+    uint64_t segment_bytes;    /* file backend: log segment size; 0 = 64 MiB */
+    uint64_t rollup_min_bytes; /* roll up once this much log has accumulated and it
+                                  exceeds the last rollup's size; 0 = 16 MiB */
 } persist_options;
 
 /* One update. Borrowed views: the bytes need only live for the call. */
@@ -81,8 +81,8 @@ typedef struct persist_update {
 
 typedef struct persist_stats {
     uint64_t shards;
-    uint64_t appends;        /* successful compare_and_appends since open */
-    uint64_t wal_groups;     /* durable writes (file backend) */
+    uint64_t appends;    /* successful compare_and_appends since open */
+    uint64_t wal_groups; /* durable writes (file backend) */
     uint64_t wal_fsyncs;
     uint64_t wal_bytes;
     uint64_t rollups;

@@ -37,11 +37,11 @@ typedef struct txnwal txnwal;
 typedef struct txnwal_txn txnwal_txn;
 
 typedef struct txnwal_stats {
-    uint64_t registered;     /* data shards currently registered */
-    uint64_t unapplied;      /* WRITE entries not yet applied */
-    uint64_t txns_entries;   /* live entries in the txns shard trace */
+    uint64_t registered;   /* data shards currently registered */
+    uint64_t unapplied;    /* WRITE entries not yet applied */
+    uint64_t txns_entries; /* live entries in the txns shard trace */
     uint64_t commits;
-    uint64_t retries;        /* commits retried after an upper mismatch */
+    uint64_t retries; /* commits retried after an upper mismatch */
 } txnwal_stats;
 
 /*
@@ -72,8 +72,8 @@ cc_code txnwal_register(txnwal *w, uint64_t ts, persist_shard *const *shards, si
  * its upper never moves backwards. Unregistered shards are skipped.
  * Errors: IO, NOMEM.
  */
-cc_code txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n,
-                      uint64_t *at, cc_err *err);
+cc_code txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, uint64_t *at,
+                      cc_err *err);
 
 /* Starts a transaction (buffers writes in memory). Errors: NOMEM. */
 cc_code txnwal_txn_begin(txnwal *w, txnwal_txn **out, cc_err *err);

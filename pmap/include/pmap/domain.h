@@ -138,10 +138,10 @@ typedef enum pmap_diff_kind {
 
 typedef struct pmap_diff_item {
     pmap_diff_kind kind;
-    uint64_t id;          /* the key of a u64-keyed map */
-    pmap_bytes key;       /* the key of a byte-keyed map; valid during the callback */
-    void *old_value;      /* value in a, or NULL */
-    void *new_value;      /* value in b, or NULL */
+    uint64_t id;     /* the key of a u64-keyed map */
+    pmap_bytes key;  /* the key of a byte-keyed map; valid during the callback */
+    void *old_value; /* value in a, or NULL */
+    void *new_value; /* value in b, or NULL */
 } pmap_diff_item;
 
 /* Diff callback: return 0 to continue, anything else to stop the diff with it. */

@@ -45,19 +45,19 @@ typedef enum pmap_key_kind {
 typedef struct pmap_hamt_type {
     pmap_key_kind key_kind;
     const pmap_value_ops *value_ops;                 /* may be NULL */
-    uint64_t (*hash_u64)(uint64_t key);               /* may be NULL */
-    uint64_t (*hash_bytes)(const void *p, size_t n);  /* may be NULL */
+    uint64_t (*hash_u64)(uint64_t key);              /* may be NULL */
+    uint64_t (*hash_bytes)(const void *p, size_t n); /* may be NULL */
 } pmap_hamt_type;
 
 struct pmap__hnode;
 
 /* A map handle: a view of one version (see pmap/domain.h). */
 typedef struct pmap_hamt {
-    struct pmap__hnode *root;   /* NULL when empty */
+    struct pmap__hnode *root; /* NULL when empty */
     const pmap_hamt_type *type;
     pmap_domain *domain;
-    size_t count;               /* number of entries */
-    pmap_fp fp;                 /* sum of per-entry fingerprints */
+    size_t count; /* number of entries */
+    pmap_fp fp;   /* sum of per-entry fingerprints */
 } pmap_hamt;
 
 /* Maximum trie depth (levels of 5 hash bits, then the collision level). */
@@ -68,13 +68,13 @@ typedef struct pmap_hamt_iter {
     unsigned depth;
     struct {
         const struct pmap__hnode *node;
-        unsigned entry;     /* next inline entry to return */
-        unsigned child;     /* next child to descend into */
+        unsigned entry; /* next inline entry to return */
+        unsigned child; /* next child to descend into */
     } stack[PMAP_HAMT_MAX_DEPTH + 1];
 } pmap_hamt_iter;
 
 typedef struct pmap_hamt_stats {
-    size_t nodes;           /* trie nodes, collision nodes included */
+    size_t nodes; /* trie nodes, collision nodes included */
     size_t collision_nodes;
     size_t node_bytes;      /* bytes requested for nodes (capacity included) */
     size_t max_depth;       /* deepest node, root = 1 */
@@ -142,8 +142,8 @@ cc_code pmap_hamt_put_bytes(pmap_txn *txn, pmap_hamt *m, const void *key, size_t
 cc_code pmap_hamt_del_u64(pmap_txn *txn, pmap_hamt *m, uint64_t id, bool *removed, cc_err *err);
 
 /* As pmap_hamt_del_u64 for a byte-keyed map. */
-cc_code pmap_hamt_del_bytes(pmap_txn *txn, pmap_hamt *m, const void *key, size_t len,
-                            bool *removed, cc_err *err);
+cc_code pmap_hamt_del_bytes(pmap_txn *txn, pmap_hamt *m, const void *key, size_t len, bool *removed,
+                            cc_err *err);
 
 /*
  * Builds the map from n entries in any order (sorted by hash internally, nodes

@@ -45,12 +45,12 @@ struct pmap__onode;
 
 /* A map handle: a view of one version (see pmap/domain.h). */
 typedef struct pmap_omap {
-    struct pmap__onode *root;  /* NULL when empty */
+    struct pmap__onode *root; /* NULL when empty */
     const pmap_omap_type *type;
     pmap_domain *domain;
-    size_t count;              /* number of entries */
-    pmap_fp fp;                /* sum of per-entry fingerprints */
-    unsigned height;           /* 0 when empty, 1 = root is a leaf */
+    size_t count;    /* number of entries */
+    pmap_fp fp;      /* sum of per-entry fingerprints */
+    unsigned height; /* 0 when empty, 1 = root is a leaf */
 } pmap_omap;
 
 /*
@@ -59,7 +59,7 @@ typedef struct pmap_omap {
  */
 typedef struct pmap_omap_cursor {
     const pmap_omap *map;
-    unsigned depth;         /* stack entries in use; 0 = not positioned */
+    unsigned depth; /* stack entries in use; 0 = not positioned */
     struct {
         const struct pmap__onode *node;
         unsigned index;
@@ -69,9 +69,9 @@ typedef struct pmap_omap_cursor {
 typedef struct pmap_omap_stats {
     size_t leaves;
     size_t branches;
-    size_t node_bytes;  /* bytes requested for nodes */
-    size_t key_bytes;   /* bytes of key blobs (headers included) */
-    double leaf_fill;   /* mean entries per leaf / fanout */
+    size_t node_bytes; /* bytes requested for nodes */
+    size_t key_bytes;  /* bytes of key blobs (headers included) */
+    double leaf_fill;  /* mean entries per leaf / fanout */
 } pmap_omap_stats;
 
 /* Initialises m as the empty map of type in domain d. No allocation. */
