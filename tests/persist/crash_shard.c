@@ -19,6 +19,7 @@
  *   - the snapshot at upper - 1 equals the model of batches 0 .. upper - 1
  *     exactly, so every batch is all-or-none and nothing else is present;
  *   - the shard is usable: the parent appends the next batch.
+ * Every ROUND iterations the directory starts afresh, so long runs stay linear.
  * Exits 1 with a message on the first violation; prints the seed
  * (COWCAT_TEST_SEED replays a run).
  */
@@ -254,6 +255,9 @@ remove_dir(const char *dir, const char *root)
         fprintf(stderr, "crash_persist_shard: could not remove %s\n", root);
 }
 
+/* Iterations per data directory (see main). */
+#define ROUND 200
+
 int
 main(int argc, char **argv)
 {
@@ -280,6 +284,16 @@ main(int argc, char **argv)
     static shard_model models[CRASH_SHARDS];
     uint64_t acks = 0;
     for (long it = 0; it < iterations; it++) {
+        /* A fresh data directory every ROUND iterations: verifying a shard
+         * costs O(its contents), so one directory for thousands of
+         * iterations would make the loop quadratic. */
+        if (it > 0 && it % ROUND == 0) {
+            char cmd[200];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+            if (system(cmd) != 0)
+                fail("iteration %ld: could not reset %s", it, dir);
+            memset(models, 0, sizeof models);
+        }
         int p[2];
         if (pipe(p) != 0)
             fail("pipe: %s", strerror(errno));
