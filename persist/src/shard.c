@@ -347,8 +347,8 @@ persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_er
     Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
     r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_CREATE;
     r.create = &create;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     cc_code rc = persist__record_pack(&r, &buf, &len, err);
     if (rc == CC_OK) {
         pthread_rwlock_rdlock(&c->gate);
@@ -436,8 +436,8 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
     Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
     r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_APPEND;
     r.append = &app;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     cc_code rc = persist__record_pack(&r, &buf, &len, err);
     cc_free(ups);
     cc_free(upp);
@@ -488,8 +488,8 @@ persist_downgrade_since(persist_shard *s, uint64_t since, cc_err *err)
         Cowcat__Persist__PersistRecord r = COWCAT__PERSIST__PERSIST_RECORD__INIT;
         r.kind_case = COWCAT__PERSIST__PERSIST_RECORD__KIND_SINCE;
         r.since = &sd;
-        uint8_t *buf;
-        size_t len;
+        uint8_t *buf = NULL;
+        size_t len = 0;
         rc = persist__record_pack(&r, &buf, &len, err);
         if (rc == CC_OK) {
             persist_event ev = {.shard = s->id};
