@@ -1,0 +1,129 @@
+/*
+ * durable/src/internal.h — the structures behind durable/durable.h, shared by
+ * the module's files (helpers named dur__*).
+ *
+ * Invariants of a published dur_snapshot (see durable.h for the maps):
+ *   - coll[c] holds exactly the consolidated +1 entries of collection c at
+ *     `upper` (coll[DUR_AUDIT_LOG] stays empty: audit_count counts them);
+ *   - names[i] has one entry per indexed object, pointing at its encoded key;
+ *   - oids maps each OID used by a database/schema/role/item to its use count.
+ *   - the struct never changes once published; the next version is a copy
+ *     whose map handles a pmap transaction advances.
+ */
+#ifndef COWCAT_DURABLE_INTERNAL_H
+#define COWCAT_DURABLE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "durable/durable.h"
+
+struct dur_blob {
+    atomic_size_t refs; /* references: maps, pending entries, changes */
+    size_t len;
+    uint8_t data[];
+};
+
+struct dur_snapshot {
+    pmap_omap coll[DUR_NCOLL];  /* encoded key -> dur_blob value */
+    pmap_omap names[DUR_NNAME]; /* name key -> dur_blob (encoded catalog key) */
+    pmap_omap oids;             /* u64 BE oid -> (void *)(uintptr_t) use count */
+    uint64_t audit_count;       /* audit_log entries in the shard */
+    uint64_t audit_next_id;     /* 1 + the largest audit event id */
+    dur_fence fence;            /* the stored fence token */
+    uint64_t upper;             /* the shard upper this version is exact for */
+};
+
+/* A bytes -> pointer hash table (open addressing, keys copied). */
+typedef struct dur__htab_slot {
+    uint8_t *key; /* NULL: empty */
+    size_t len;
+    uint64_t hash;
+    void *value;
+} dur__htab_slot;
+
+typedef struct dur__htab {
+    dur__htab_slot *slots;
+    size_t cap; /* power of two or 0 */
+    size_t n;
+} dur__htab;
+
+void *dur__htab_find(const dur__htab *h, const void *key, size_t len);
+/* Inserts or replaces; *slot_key (may be NULL) gets the table's copy of the key. Errors: NOMEM. */
+cc_code dur__htab_put(dur__htab *h, const void *key, size_t len, void *value, cc_err *err);
+void dur__htab_fini(dur__htab *h);
+
+extern const pmap_omap_type dur__blob_map_type; /* values are dur_blob */
+extern const pmap_omap_type dur__word_map_type; /* values are plain words */
+
+dur_blob *dur__blob_new(const void *data, size_t len);
+bool dur__blob_equal(const dur_blob *a, const dur_blob *b); /* NULL-safe */
+
+/* Growable byte buffer. */
+typedef struct dur__buf {
+    uint8_t *p;
+    size_t len, cap;
+} dur__buf;
+cc_code dur__buf_put(dur__buf *b, const void *data, size_t len, cc_err *err);
+void dur__buf_fini(dur__buf *b);
+
+/* Encodes [tag][key message] into b (reset first). Errors: NOMEM. */
+cc_code dur__tagged_key(dur__buf *b, dur_collection coll, const ProtobufCMessage *key, cc_err *err);
+
+/*
+ * The name index entry of a decoded value of coll: false if coll has none;
+ * else *idx and b = the name key. Errors through the return code of the
+ * buffer (NOMEM) in *rc.
+ */
+bool dur__name_key(dur_collection coll, const ProtobufCMessage *value, dur_name_index *idx,
+                   dur__buf *b, cc_code *rc, cc_err *err);
+/* The OID of a decoded value of coll, or 0 if it has none. */
+uint32_t dur__value_oid(dur_collection coll, const ProtobufCMessage *value);
+/* The display name of a decoded indexed value (for messages). */
+const char *dur__value_name(dur_collection coll, const ProtobufCMessage *value);
+/* Big-endian u64 into 8 bytes. */
+void dur__be64(uint8_t *p, uint64_t v);
+
+/* Snapshots (snapshot.c). */
+void dur__snap_init(dur_snapshot *s, pmap_domain *d);
+/* Applies one append's updates (tagged keys) to s (a new version) in pt. Errors: CORRUPT, NOMEM. */
+cc_code dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, size_t n,
+                        cc_err *err);
+/* Drops every map line of s in pt. */
+cc_code dur__snap_drop(dur_snapshot *s, pmap_txn *pt, cc_err *err);
+
+struct dur_catalog {
+    persist_client *client;
+    persist_shard *shard;
+    pmap_domain *domain;
+    dur_options opts;
+    _Atomic(dur_snapshot *) cur; /* published version (release store, acquire load) */
+    pthread_mutex_t lock;        /* serialises version changes (writer, follower callback) */
+    dur_fence mine;              /* writer: the token this handle wrote */
+    persist_listener *listener;  /* read-only: following the shard */
+    bool fenced;                 /* sticky */
+    bool broken;                 /* sticky: the snapshot missed a durable append (NOMEM) */
+    bool txn_open;
+};
+
+/*
+ * Makes and publishes the next version: cur + updates, upper = new_upper.
+ * Caller holds cat->lock. Errors: CORRUPT, NOMEM (nothing published).
+ */
+cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, size_t n,
+                             uint64_t new_upper, cc_err *err);
+
+/*
+ * Loads the consolidated snapshot at the shard's upper - 1 into a new
+ * published version (bulk-built maps). Errors: CORRUPT, NOMEM, INVALID.
+ */
+cc_code dur__catalog_load(dur_catalog *cat, cc_err *err);
+
+/*
+ * Writer: reads the appends it missed after an UPPER_MISMATCH and applies
+ * them; a newer fence token among them sets cat->fenced. Errors: INVALID,
+ * NOMEM, INTERNAL (could not apply: the handle is broken).
+ */
+cc_code dur__catalog_sync(dur_catalog *cat, cc_err *err);
+
+#endif

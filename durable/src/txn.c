@@ -1,0 +1,634 @@
+/*
+ * durable/src/txn.c — catalog transactions: pending changes per key on top of
+ * an O(1) base version, name uniqueness through the indexes, ID/OID
+ * allocation inside the transaction, audit events, and the one-append commit.
+ *
+ * Pending state (all O(1) per touched key, nothing proportional to the
+ * catalog):
+ *   pending   tagged key -> pend {value at first touch, current value}
+ *   names[i]  name key -> the pend now holding the name, or ABSENT (freed by
+ *             a rename/delete in this transaction); missing: ask the base
+ *   oids      OIDs this transaction allocated or wrote (skipped by allocation)
+ * A read is: pending, else the base version. Commit emits, in key order, -old
+ * and +new for each pend whose value changed, as ONE compare_and_append.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "internal.h"
+
+typedef struct pend {
+    dur_blob *key; /* tagged key: [coll][encoded key] */
+    dur_blob *old; /* base value at first touch, or NULL */
+    dur_blob *cur; /* current value, or NULL (deleted / absent) */
+} pend;
+
+struct dur_txn {
+    dur_catalog *cat;
+    const dur_snapshot *base; /* the version it started from (valid: single writer) */
+    dur__htab pending;        /* tagged key -> pend */
+    pend **order;             /* every pend, for commit and cleanup */
+    size_t npend, cappend;
+    dur__htab names[DUR_NNAME]; /* name key -> pend or ABSENT */
+    dur__htab oids;             /* u64 BE -> non-NULL */
+    uint64_t audit_next;        /* next audit event id */
+    bool poisoned;              /* a NOMEM happened mid-write: only abort */
+    dur__buf kbuf;              /* scratch: tagged key */
+};
+
+static char absent_mark;
+#define ABSENT ((void *)&absent_mark)
+
+typedef enum write_mode { W_INSERT, W_UPDATE, W_SET, W_DELETE } write_mode;
+
+static cc_code
+usable(dur_txn *txn, cc_err *err)
+{
+    if (txn->cat->fenced)
+        return cc_err_set(err, CC_FENCED,
+                          "catalog writer fenced by a newer writer (generation %llu, epoch %llu)",
+                          (unsigned long long)atomic_load(&txn->cat->cur)->fence.generation,
+                          (unsigned long long)atomic_load(&txn->cat->cur)->fence.epoch);
+    if (txn->cat->broken)
+        return cc_err_set(err, CC_INTERNAL, "catalog handle must be reopened after a failure");
+    if (txn->poisoned)
+        return cc_err_set(err, CC_INVALID,
+                          "catalog transaction failed earlier; only abort is allowed");
+    return CC_OK;
+}
+
+cc_code
+dur_txn_begin(dur_catalog *cat, dur_txn **out, cc_err *err)
+{
+    if (cat == NULL || out == NULL)
+        return cc_err_set(err, CC_INVALID, "dur_txn_begin: NULL argument");
+    if (cat->opts.mode == DUR_MODE_READ_ONLY)
+        return cc_err_set_state(err, CC_INVALID, "25006",
+                                "cannot write to the catalog in a read-only open");
+    if (cat->txn_open)
+        return cc_err_set(err, CC_INVALID, "a catalog transaction is already open");
+    if (cat->fenced)
+        return cc_err_set(err, CC_FENCED, "catalog writer fenced by a newer writer");
+    if (cat->broken)
+        return cc_err_set(err, CC_INTERNAL, "catalog handle must be reopened after a failure");
+    dur_txn *t = cc_calloc(1, sizeof *t);
+    if (t == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory starting a catalog transaction");
+    t->cat = cat;
+    t->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
+    t->audit_next = t->base->audit_next_id ? t->base->audit_next_id : 1;
+    cat->txn_open = true;
+    *out = t;
+    return CC_OK;
+}
+
+static void
+txn_free(dur_txn *t)
+{
+    for (size_t i = 0; i < t->npend; i++) {
+        dur_blob_unref(t->order[i]->key);
+        dur_blob_unref(t->order[i]->old);
+        dur_blob_unref(t->order[i]->cur);
+        cc_free(t->order[i]);
+    }
+    cc_free(t->order);
+    dur__htab_fini(&t->pending);
+    for (int i = 0; i < DUR_NNAME; i++)
+        dur__htab_fini(&t->names[i]);
+    dur__htab_fini(&t->oids);
+    dur__buf_fini(&t->kbuf);
+    t->cat->txn_open = false;
+    cc_free(t);
+}
+
+void
+dur_txn_abort(dur_txn *txn)
+{
+    if (txn != NULL)
+        txn_free(txn);
+}
+
+size_t
+dur_txn_pending_count(const dur_txn *txn)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < txn->npend; i++)
+        n += !dur__blob_equal(txn->order[i]->old, txn->order[i]->cur);
+    return n;
+}
+
+/* The current value of the tagged key in kbuf: pending, else the base. */
+static const dur_blob *
+current(dur_txn *t, pend **p)
+{
+    *p = dur__htab_find(&t->pending, t->kbuf.p, t->kbuf.len);
+    if (*p != NULL)
+        return (*p)->cur;
+    return pmap_omap_find(&t->base->coll[t->kbuf.p[0]], t->kbuf.p + 1, t->kbuf.len - 1);
+}
+
+static cc_code
+check_msg(dur_collection coll, const ProtobufCMessage *m, dur_part part, cc_err *err)
+{
+    const ProtobufCMessageDescriptor *d =
+        part == DUR_PART_KEY ? dur_key_descriptor(coll) : dur_value_descriptor(coll);
+    if (d == NULL)
+        return cc_err_set(err, CC_INVALID, "invalid catalog collection %d", (int)coll);
+    if (m == NULL || m->descriptor != d)
+        return cc_err_set(err, CC_INVALID, "catalog %s: %s is not a %s", dur_collection_name(coll),
+                          part == DUR_PART_KEY ? "key" : "value", d->name);
+    return CC_OK;
+}
+
+cc_code
+dur_txn_find_raw(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+                 const dur_blob **value, cc_err *err)
+{
+    cc_code rc = usable(txn, err);
+    if (rc == CC_OK)
+        rc = check_msg(coll, key, DUR_PART_KEY, err);
+    if (rc == CC_OK)
+        rc = dur__tagged_key(&txn->kbuf, coll, key, err);
+    if (rc != CC_OK)
+        return rc;
+    pend *p;
+    *value = current(txn, &p);
+    return CC_OK;
+}
+
+cc_code
+dur_txn_get(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+            ProtobufCMessage **value, cc_err *err)
+{
+    const dur_blob *b;
+    cc_code rc = dur_txn_find_raw(txn, coll, key, &b, err);
+    if (rc != CC_OK)
+        return rc;
+    if (b == NULL)
+        return cc_err_set(err, CC_NOT_FOUND, "catalog %s: key not found",
+                          dur_collection_name(coll));
+    return dur_decode(coll, DUR_PART_VALUE, dur_blob_bytes(b), value, err);
+}
+
+/* Is name key nk of index idx held by an object other than self (pend, or key bytes)? */
+static bool
+name_taken(dur_txn *t, dur_name_index idx, const dur__buf *nk, const pend *self,
+           pmap_bytes self_key)
+{
+    void *ov = dur__htab_find(&t->names[idx], nk->p, nk->len);
+    if (ov == ABSENT)
+        return false;
+    if (ov != NULL)
+        return ov != self;
+    const dur_blob *k = pmap_omap_find(&t->base->names[idx], nk->p, nk->len);
+    if (k == NULL)
+        return false;
+    return !(k->len == self_key.len && memcmp(k->data, self_key.ptr, k->len) == 0);
+}
+
+static cc_code
+name_error(dur_name_index idx, const char *name, cc_err *err)
+{
+    switch (idx) {
+    case DUR_NAME_DATABASE:
+        return cc_err_set_state(err, CC_EXISTS, "42P04", "database \"%s\" already exists", name);
+    case DUR_NAME_SCHEMA:
+        return cc_err_set_state(err, CC_EXISTS, "42P06", "schema \"%s\" already exists", name);
+    case DUR_NAME_RELATION:
+        return cc_err_set_state(err, CC_EXISTS, "42P07", "relation \"%s\" already exists", name);
+    case DUR_NAME_TYPE:
+        return cc_err_set_state(err, CC_EXISTS, "42710", "type \"%s\" already exists", name);
+    case DUR_NAME_ROLE:
+        return cc_err_set_state(err, CC_EXISTS, "42710", "role \"%s\" already exists", name);
+    default:
+        return cc_err_set_state(err, CC_EXISTS, "42710", "cluster \"%s\" already exists", name);
+    }
+}
+
+static cc_code
+txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
+          const ProtobufCMessage *value, write_mode mode, cc_err *err)
+{
+    cc_code rc = usable(t, err);
+    if (rc == CC_OK)
+        rc = check_msg(coll, key, DUR_PART_KEY, err);
+    if (rc == CC_OK && mode != W_DELETE)
+        rc = check_msg(coll, value, DUR_PART_VALUE, err);
+    if (rc == CC_OK && coll == DUR_AUDIT_LOG)
+        rc = cc_err_set(err, CC_INVALID, "the audit log is written with dur_txn_audit only");
+    if (rc == CC_OK)
+        rc = dur__tagged_key(&t->kbuf, coll, key, err);
+    if (rc != CC_OK)
+        return rc;
+    pend *p;
+    const dur_blob *cur = current(t, &p);
+    if (mode == W_INSERT && cur != NULL)
+        return cc_err_set(err, CC_EXISTS, "catalog %s: key already exists",
+                          dur_collection_name(coll));
+    if ((mode == W_UPDATE || mode == W_DELETE) && cur == NULL)
+        return cc_err_set(err, CC_NOT_FOUND, "catalog %s: key not found",
+                          dur_collection_name(coll));
+
+    dur_blob *nv = NULL;
+    if (value != NULL && (rc = dur_encode(value, &nv, err)) != CC_OK)
+        return rc;
+    if (dur__blob_equal(cur, nv)) {
+        dur_blob_unref(nv);
+        return CC_OK;
+    }
+
+    /* Names: the old entry's and the new one's; check the new one if it moved. */
+    ProtobufCMessage *om = NULL;
+    dur__buf onk = {0}, nnk = {0};
+    dur_name_index oidx = DUR_NNAME, nidx = DUR_NNAME;
+    bool has_old = false, has_new = false;
+    pmap_bytes self_key = {t->kbuf.p + 1, t->kbuf.len - 1};
+    if (cur != NULL && (coll == DUR_DATABASES || coll == DUR_SCHEMAS || coll == DUR_ITEMS ||
+                        coll == DUR_ROLES || coll == DUR_CLUSTERS)) {
+        rc = dur_decode(coll, DUR_PART_VALUE, dur_blob_bytes(cur), &om, err);
+        if (rc == CC_OK)
+            has_old = dur__name_key(coll, om, &oidx, &onk, &rc, err);
+    }
+    if (rc == CC_OK && value != NULL)
+        has_new = dur__name_key(coll, value, &nidx, &nnk, &rc, err);
+    bool moved = has_new && !(has_old && oidx == nidx && onk.len == nnk.len &&
+                              memcmp(onk.p, nnk.p, onk.len) == 0);
+    if (rc == CC_OK && moved && name_taken(t, nidx, &nnk, p, self_key))
+        rc = name_error(nidx, dur__value_name(coll, value), err);
+    if (rc != CC_OK)
+        goto done; /* nothing changed yet */
+
+    /* From here on a failure is NOMEM with partial state: poison. */
+    if (p == NULL) {
+        p = cc_calloc(1, sizeof *p);
+        if (p == NULL || (p->key = dur__blob_new(t->kbuf.p, t->kbuf.len)) == NULL) {
+            cc_free(p);
+            rc = cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+            goto poison;
+        }
+        if (t->npend == t->cappend) {
+            size_t cap = t->cappend ? t->cappend * 2 : 16;
+            pend **o = cc_realloc(t->order, cap * sizeof *o);
+            if (o == NULL) {
+                dur_blob_unref(p->key);
+                cc_free(p);
+                rc = cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+                goto poison;
+            }
+            t->order = o;
+            t->cappend = cap;
+        }
+        p->old = dur_blob_ref(cur);
+        t->order[t->npend++] = p;
+        if ((rc = dur__htab_put(&t->pending, t->kbuf.p, t->kbuf.len, p, err)) != CC_OK)
+            goto poison;
+    }
+    dur_blob_unref(p->cur);
+    p->cur = nv;
+    nv = NULL;
+    if (has_old && (moved || !has_new) &&
+        (rc = dur__htab_put(&t->names[oidx], onk.p, onk.len, ABSENT, err)) != CC_OK)
+        goto poison;
+    if (moved && (rc = dur__htab_put(&t->names[nidx], nnk.p, nnk.len, p, err)) != CC_OK)
+        goto poison;
+    if (value != NULL) {
+        uint32_t oid = dur__value_oid(coll, value);
+        uint8_t ok[8];
+        dur__be64(ok, oid);
+        if (oid != 0 && (rc = dur__htab_put(&t->oids, ok, sizeof ok, ABSENT, err)) != CC_OK)
+            goto poison;
+    }
+    goto done;
+poison:
+    t->poisoned = true;
+done:
+    dur_blob_unref(nv);
+    if (om != NULL)
+        protobuf_c_message_free_unpacked(om, NULL);
+    dur__buf_fini(&onk);
+    dur__buf_fini(&nnk);
+    return rc;
+}
+
+cc_code
+dur_txn_insert(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+               const ProtobufCMessage *value, cc_err *err)
+{
+    return txn_write(txn, coll, key, value, W_INSERT, err);
+}
+
+cc_code
+dur_txn_update(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+               const ProtobufCMessage *value, cc_err *err)
+{
+    return txn_write(txn, coll, key, value, W_UPDATE, err);
+}
+
+cc_code
+dur_txn_set(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+            const ProtobufCMessage *value, cc_err *err)
+{
+    return txn_write(txn, coll, key, value, W_SET, err);
+}
+
+cc_code
+dur_txn_delete(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key, cc_err *err)
+{
+    return txn_write(txn, coll, key, NULL, W_DELETE, err);
+}
+
+/* --- ids, oids, audit ------------------------------------------------------------ */
+
+static cc_code
+alloc_get(dur_txn *t, const char *name, uint64_t *next, cc_err *err)
+{
+    Cowcat__Catalog__IdAllocKey k = COWCAT__CATALOG__ID_ALLOC_KEY__INIT;
+    k.name = (char *)name;
+    ProtobufCMessage *v;
+    cc_code rc = dur_txn_get(t, DUR_ID_ALLOCATOR, &k.base, &v, err);
+    if (rc == CC_NOT_FOUND)
+        return cc_err_set(err, CC_NOT_FOUND, "id allocator \"%s\" does not exist", name);
+    if (rc != CC_OK)
+        return rc;
+    *next = ((Cowcat__Catalog__IdAllocValue *)v)->next_id;
+    protobuf_c_message_free_unpacked(v, NULL);
+    return CC_OK;
+}
+
+static cc_code
+alloc_set(dur_txn *t, const char *name, uint64_t next, cc_err *err)
+{
+    Cowcat__Catalog__IdAllocKey k = COWCAT__CATALOG__ID_ALLOC_KEY__INIT;
+    Cowcat__Catalog__IdAllocValue v = COWCAT__CATALOG__ID_ALLOC_VALUE__INIT;
+    k.name = (char *)name;
+    v.next_id = next;
+    return txn_write(t, DUR_ID_ALLOCATOR, &k.base, &v.base, W_UPDATE, err);
+}
+
+cc_code
+dur_txn_allocate_id(dur_txn *txn, const char *name, uint64_t *id, cc_err *err)
+{
+    uint64_t next = 0;
+    cc_code rc = alloc_get(txn, name, &next, err);
+    if (rc == CC_OK)
+        rc = alloc_set(txn, name, next + 1, err);
+    if (rc == CC_OK)
+        *id = next;
+    return rc;
+}
+
+/* Number of used OIDs in [lo, hi) of the base version. O(log n). */
+static uint64_t
+oids_in(const pmap_omap *m, uint64_t lo, uint64_t hi)
+{
+    uint8_t a[8], b[8];
+    dur__be64(a, lo);
+    dur__be64(b, hi);
+    return pmap_omap_count_range(m, a, sizeof a, b, sizeof b);
+}
+
+/*
+ * The smallest OID >= c unused in m, or 2^32 if none. Usually c itself (the
+ * cursor is past everything allocated): one lookup. Otherwise a run of used
+ * OIDs starts at c: gallop to a window [c, c + w) that is not full, then
+ * binary-search "[c, x] is not full" in it — O(log(run) · log n) range counts.
+ */
+static uint64_t
+first_free(const pmap_omap *m, uint64_t c)
+{
+    const uint64_t end = (uint64_t)1 << 32;
+    uint8_t k[8];
+    dur__be64(k, c);
+    if (c >= end || pmap_omap_find(m, k, sizeof k) == NULL)
+        return c;
+    uint64_t w = 2;
+    while (c + w < end && oids_in(m, c, c + w) == w)
+        w *= 2;
+    uint64_t hi_excl = c + w < end ? c + w : end;
+    if (oids_in(m, c, hi_excl) == hi_excl - c)
+        return end;
+    uint64_t lo = c + w / 2, hi = hi_excl - 1; /* [c, lo) is full; a gap is in [lo, hi] */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (oids_in(m, c, mid + 1) < mid + 1 - c)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+cc_code
+dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err)
+{
+    uint64_t c = 0;
+    cc_code rc = alloc_get(txn, DUR_ALLOC_OID, &c, err);
+    if (rc != CC_OK)
+        return rc;
+    if (c < DUR_FIRST_USER_OID || c > UINT32_MAX)
+        c = DUR_FIRST_USER_OID;
+    int wraps = 0;
+    for (;;) {
+        uint64_t x = first_free(&txn->base->oids, c);
+        if (x > UINT32_MAX) {
+            if (++wraps > 1)
+                return cc_err_set(err, CC_LIMIT, "out of OIDs: every OID from %u is in use",
+                                  DUR_FIRST_USER_OID);
+            c = DUR_FIRST_USER_OID;
+            continue;
+        }
+        uint8_t k[8];
+        dur__be64(k, x);
+        if (dur__htab_find(&txn->oids, k, sizeof k) != NULL) {
+            c = x + 1; /* used by this transaction: at most its own write count of these */
+            continue;
+        }
+        rc = alloc_set(txn, DUR_ALLOC_OID, x + 1, err);
+        if (rc == CC_OK && (rc = dur__htab_put(&txn->oids, k, sizeof k, ABSENT, err)) != CC_OK)
+            txn->poisoned = true;
+        if (rc == CC_OK)
+            *oid = (uint32_t)x;
+        return rc;
+    }
+}
+
+cc_code
+dur_txn_audit(dur_txn *txn, Cowcat__Catalog__AuditEventType event_type,
+              Cowcat__Catalog__ObjectType object_type, const char *details, const char *user,
+              uint64_t occurred_at_ms, uint64_t *event_id, cc_err *err)
+{
+    cc_code rc = usable(txn, err);
+    if (rc != CC_OK)
+        return rc;
+    Cowcat__Catalog__AuditLogKey k = COWCAT__CATALOG__AUDIT_LOG_KEY__INIT;
+    Cowcat__Catalog__AuditLogValue v = COWCAT__CATALOG__AUDIT_LOG_VALUE__INIT;
+    k.event_id = txn->audit_next;
+    v.event_type = event_type;
+    v.object_type = object_type;
+    v.details = (char *)(details ? details : "");
+    v.user_name = (char *)(user ? user : "");
+    v.occurred_at_ms = occurred_at_ms;
+    /* The audit log is not in the snapshot: a new event id is never present. */
+    if ((rc = dur__tagged_key(&txn->kbuf, DUR_AUDIT_LOG, &k.base, err)) != CC_OK)
+        return rc;
+    dur_blob *nv;
+    if ((rc = dur_encode(&v.base, &nv, err)) != CC_OK)
+        return rc;
+    pend *p = cc_calloc(1, sizeof *p);
+    if (p == NULL || (p->key = dur__blob_new(txn->kbuf.p, txn->kbuf.len)) == NULL) {
+        cc_free(p);
+        dur_blob_unref(nv);
+        txn->poisoned = true;
+        return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+    }
+    p->cur = nv;
+    if (txn->npend == txn->cappend) {
+        size_t cap = txn->cappend ? txn->cappend * 2 : 16;
+        pend **o = cc_realloc(txn->order, cap * sizeof *o);
+        if (o == NULL) {
+            dur_blob_unref(p->key);
+            dur_blob_unref(p->cur);
+            cc_free(p);
+            txn->poisoned = true;
+            return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+        }
+        txn->order = o;
+        txn->cappend = cap;
+    }
+    txn->order[txn->npend++] = p;
+    if (event_id != NULL)
+        *event_id = txn->audit_next;
+    txn->audit_next++;
+    return CC_OK;
+}
+
+/* --- commit -------------------------------------------------------------------- */
+
+static int
+pend_cmp(const void *a, const void *b)
+{
+    const dur_blob *x = (*(pend *const *)a)->key, *y = (*(pend *const *)b)->key;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->data, y->data, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+void
+dur_changes_free(dur_changes *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        dur_blob_unref(c->v[i].key);
+        dur_blob_unref(c->v[i].old_value);
+        dur_blob_unref(c->v[i].new_value);
+    }
+    cc_free(c->v);
+    cc_free(c);
+}
+
+cc_code
+dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
+{
+    dur_catalog *cat = txn->cat;
+    persist_update *ups = NULL;
+    dur_changes *ch = NULL;
+    cc_code rc = usable(txn, err);
+    if (changes != NULL)
+        *changes = NULL;
+    if (rc != CC_OK)
+        goto out;
+    if (txn->npend > 1)
+        qsort(txn->order, txn->npend, sizeof *txn->order, pend_cmp);
+    size_t n = 0, nch = 0;
+    ups = cc_malloc((2 * txn->npend + 1) * sizeof *ups);
+    ch = cc_calloc(1, sizeof *ch);
+    if (ups == NULL || ch == NULL || (ch->v = cc_calloc(txn->npend + 1, sizeof *ch->v)) == NULL) {
+        rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
+        goto out;
+    }
+    uint64_t upper = txn->base->upper;
+    for (size_t i = 0; i < txn->npend; i++) {
+        pend *p = txn->order[i];
+        if (dur__blob_equal(p->old, p->cur))
+            continue;
+        pmap_bytes k = dur_blob_bytes(p->key);
+        if (p->old != NULL)
+            ups[n++] = (persist_update){k, dur_blob_bytes(p->old), upper, -1};
+        if (p->cur != NULL)
+            ups[n++] = (persist_update){k, dur_blob_bytes(p->cur), upper, +1};
+        dur_change *c = &ch->v[nch];
+        c->coll = p->key->data[0];
+        c->key = dur__blob_new(p->key->data + 1, p->key->len - 1);
+        if (c->key == NULL) {
+            rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
+            goto out;
+        }
+        c->old_value = dur_blob_ref(p->old);
+        c->new_value = dur_blob_ref(p->cur);
+        ch->n = ++nch;
+    }
+    if (n > 0) {
+        uint64_t now;
+        rc = persist_compare_and_append(cat->shard, ups, n, upper, upper + 1, &now, err);
+        if (rc == CC_UPPER_MISMATCH) {
+            cc_err e2;
+            cc_err_clear(&e2);
+            cc_code src = dur__catalog_sync(cat, &e2);
+            if (src != CC_OK) {
+                if (err != NULL)
+                    *err = e2;
+                rc = src;
+            } else if (cat->fenced) {
+                rc = cc_err_set(
+                    err, CC_FENCED,
+                    "catalog writer fenced by a newer writer (generation %llu, epoch %llu)",
+                    (unsigned long long)atomic_load(&cat->cur)->fence.generation,
+                    (unsigned long long)atomic_load(&cat->cur)->fence.epoch);
+            } else {
+                rc = cc_err_set(err, CC_UPPER_MISMATCH,
+                                "catalog changed concurrently (upper %llu, expected %llu); retry",
+                                (unsigned long long)now, (unsigned long long)upper);
+            }
+            goto out;
+        }
+        if (rc != CC_OK)
+            goto out;
+        pthread_mutex_lock(&cat->lock);
+        rc = dur__catalog_advance(cat, ups, n, upper + 1, err);
+        if (rc != CC_OK)
+            cat->broken = true; /* durable but not cached: the handle must be reopened */
+        pthread_mutex_unlock(&cat->lock);
+        if (rc != CC_OK)
+            goto out;
+    }
+    ch->upper = atomic_load(&cat->cur)->upper;
+    if (changes != NULL) {
+        *changes = ch;
+        ch = NULL;
+    }
+out:
+    dur_changes_free(ch);
+    cc_free(ups);
+    txn_free(txn);
+    return rc;
+}
+
+cc_code
+dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err)
+{
+    dur_txn *t = NULL;
+    uint64_t v;
+    cc_code rc = dur_txn_begin(cat, &t, err);
+    if (rc != CC_OK)
+        return rc;
+    if ((rc = dur_txn_allocate_id(t, name, &v, err)) != CC_OK) {
+        dur_txn_abort(t);
+        return rc;
+    }
+    rc = dur_txn_commit(t, NULL, err);
+    if (rc == CC_OK)
+        *id = v;
+    return rc;
+}
