@@ -12,7 +12,11 @@
  * finished group wakes exactly its own appenders, none of which needs mu to
  * return (waking every waiter on a shared condition variable, and then
  * convoying them through mu, made 64 committers on two cores spend more time
- * in the scheduler than in fdatasync).
+ * in the scheduler than in fdatasync). A leader that finds fewer units
+ * queued than its predecessor flushed waits a bounded moment (a few dozen
+ * yields) for the appenders just released to queue again, so that steady
+ * load forms one full group per fdatasync instead of two alternating half
+ * groups; a lone appender never waits.
  *
  *   appender A ──queue──┐          ┌─ A: done
  *   appender B ──queue──┼─ leader ─┼─ B: done      (one frame, one fdatasync)
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -191,6 +196,10 @@ unit_size(const persist_wal_rec *recs, size_t n, size_t *bytes, cc_err *err)
  */
 enum { UNIT_WAITING = 0, UNIT_LEAD = 1, UNIT_DONE = 2 };
 
+/* Commit delay bounds (see persist_wal_append). */
+#define COMMIT_DELAY_MIN_GROUP 4
+#define COMMIT_DELAY_SPINS     64
+
 /* Sleeps while *addr == val (or returns at once / spuriously). */
 static void
 futex_wait(int *addr, int val)
@@ -294,6 +303,7 @@ persist_wal_append(persist_wal *wal, const persist_wal_rec *recs, size_t n, cc_e
     else
         wal->head = &me;
     wal->tail = &me;
+    wal->nqueued++;
 
     for (;;) {
         /* Another leader has taken my unit: its result is on the way. */
@@ -311,6 +321,20 @@ persist_wal_append(persist_wal *wal, const persist_wal_rec *recs, size_t n, cc_e
             continue;
         }
         wal->writing = 1;
+        /* Commit delay: the appenders of the previous group are being woken
+         * and, when they append in a loop, queue again within tens of
+         * microseconds. If fewer than the last group's units are queued, wait
+         * a bounded moment for them so that the halves do not alternate
+         * between two half-size groups. A lone appender (last group of one)
+         * never waits. */
+        for (int spin = 0; wal->durability == PERSIST_DURABILITY_FSYNC && !wal->poisoned &&
+                           wal->last_group >= COMMIT_DELAY_MIN_GROUP &&
+                           wal->nqueued < wal->last_group && spin < COMMIT_DELAY_SPINS;
+             spin++) {
+            pthread_mutex_unlock(&wal->mu);
+            sched_yield();
+            pthread_mutex_lock(&wal->mu);
+        }
         /* Detach the group: the queue's head up to the soft size limit (the
          * whole queue when poisoned: every unit fails). */
         wal_unit *g = wal->head, *last = g; /* non-empty: my unit is queued */
@@ -327,6 +351,8 @@ persist_wal_append(persist_wal *wal, const persist_wal_rec *recs, size_t n, cc_e
         if (wal->head == NULL)
             wal->tail = NULL;
         last->next = NULL;
+        wal->nqueued -= nunits;
+        wal->last_group = nunits;
         cc_err gerr;
         cc_err_clear(&gerr);
         if (wal->poisoned) {

@@ -64,6 +64,8 @@ struct persist_wal {
     int token_waiters;               /* how many of them */
     int writing;                     /* the writer token is taken */
     wal_unit *head, *tail;           /* units waiting for a leader */
+    size_t nqueued;                  /* units in the queue */
+    size_t last_group;               /* units in the last group flushed */
     int poisoned;                    /* a failed write could not be undone */
     char poison_msg[CC_ERR_MSG_MAX]; /* why; reported by every later call */
     int appended;                    /* an append has started: replay is over */
