@@ -126,4 +126,7 @@ cc_code dur__catalog_load(dur_catalog *cat, cc_err *err);
  */
 cc_code dur__catalog_sync(dur_catalog *cat, cc_err *err);
 
+/* Commits a writer lets pass before moving the catalog shard's since (txn.c). */
+#define DUR_SINCE_LAG 64
+
 #endif

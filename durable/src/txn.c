@@ -528,6 +528,25 @@ dur_changes_free(dur_changes *c)
     cc_free(c);
 }
 
+/*
+ * Lets persist drop the catalog shard's history: moves since to upper - 1 once
+ * it lags by DUR_SINCE_LAG commits. Moving since is itself a durable record,
+ * so doing it on every commit would double the writes per DDL; every
+ * DUR_SINCE_LAG commits bounds the retained history (memory, rollup size,
+ * reopen) to that many appends for 1/DUR_SINCE_LAG of a write per commit.
+ * Live followers are unaffected (they listen continuously). A failure here
+ * loses nothing: the commit is durable and the next one retries.
+ */
+static void
+compact_history(dur_catalog *cat, uint64_t upper)
+{
+    uint64_t since = persist_shard_since(cat->shard);
+    if (upper < since + DUR_SINCE_LAG + 1)
+        return;
+    cc_err err;
+    (void)persist_downgrade_since(cat->shard, upper - 1, &err);
+}
+
 cc_code
 dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
 {
@@ -602,6 +621,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         pthread_mutex_unlock(&cat->lock);
         if (rc != CC_OK)
             goto out;
+        compact_history(cat, upper + 1);
     }
     ch->upper = atomic_load(&cat->cur)->upper;
     if (changes != NULL) {

@@ -508,3 +508,40 @@ Test(dur_txn, audit_events_are_durable_but_not_in_the_snapshot)
     dur_close(cat);
     pfix_close(&f);
 }
+
+Test(dur_txn, commits_let_persist_compact_the_catalog_history)
+{
+    /* Without since moving, persist would keep every DDL's updates forever
+     * (memory, rollup size and reopen would grow with history). */
+    pfix f;
+    dfix_open(&f, PERSIST_BACKEND_FILE);
+    dur_catalog *cat = dopen(f.c, DUR_MODE_WRITABLE, 1);
+    for (uint64_t i = 0; i < 200; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%llu", (unsigned long long)i);
+        dur_txn *t = dbegin(cat);
+        cc_err err;
+        cr_assert_eq(item_put(t, true, 1000 + i, 1, name,
+                              COWCAT__CATALOG__ITEM_KIND__ITEM_KIND_TABLE, 30000 + (uint32_t)i,
+                              &err),
+                     CC_OK, "%s", err.msg);
+        dcommit(t);
+    }
+    uint64_t upper = dur_upper(cat);
+    persist_shard *s;
+    cr_assert_eq(persist_shard_open(f.c, "catalog", &s, NULL), CC_OK);
+    uint64_t since = persist_shard_since(s);
+    cr_assert_gt(since, 0, "the writer never moved since");
+    cr_assert_geq(since + 64 + 1, upper - 1, "since lags by more than 64 commits: %llu vs %llu",
+                  (unsigned long long)since, (unsigned long long)upper);
+    dur_close(cat);
+
+    pfix_reopen(&f);
+    dur_catalog *ro = dopen(f.c, DUR_MODE_READ_ONLY, 0);
+    cr_assert_eq(dur_upper(ro), upper);
+    cr_assert_str_eq(item_name(dur_snapshot_acquire(ro), 1199), "t199");
+    cr_assert_str_eq(item_name(dur_snapshot_acquire(ro), 1000), "t0");
+    snap_check(dur_snapshot_acquire(ro), "after reopen with compacted history");
+    dur_close(ro);
+    pfix_close(&f);
+}
