@@ -26,6 +26,8 @@ cc_err_clear(cc_err *err)
     err->code = CC_OK;
     err->sqlstate[0] = '\0';
     err->msg[0] = '\0';
+    err->detail[0] = '\0';
+    err->hint[0] = '\0';
 }
 
 cc_code
@@ -38,7 +40,33 @@ cc_err_setv(cc_err *err, cc_code code, const char *sqlstate, const char *fmt, va
     if (sqlstate != NULL && strlen(sqlstate) == 5)
         memcpy(err->sqlstate, sqlstate, 6);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err->detail[0] = '\0';
+    err->hint[0] = '\0';
     return code;
+}
+
+cc_code
+cc_err_detail(cc_err *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return CC_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->detail, sizeof err->detail, fmt, ap);
+    va_end(ap);
+    return err->code;
+}
+
+cc_code
+cc_err_hint(cc_err *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return CC_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->hint, sizeof err->hint, fmt, ap);
+    va_end(ap);
+    return err->code;
 }
 
 cc_code

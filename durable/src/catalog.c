@@ -76,8 +76,8 @@ free_snapshot_struct(void *p)
 }
 
 cc_code
-dur__catalog_advance(dur_catalog *cat, const persist_update *u, size_t n, uint64_t new_upper,
-                     cc_err *err)
+dur__catalog_advance(dur_catalog *cat, const persist_update *u, dur_blob *const *blobs, size_t n,
+                     uint64_t new_upper, cc_err *err)
 {
     dur_snapshot *old = atomic_load_explicit(&cat->cur, memory_order_relaxed);
     dur_snapshot *next = cc_malloc(sizeof *next);
@@ -90,7 +90,7 @@ dur__catalog_advance(dur_catalog *cat, const persist_update *u, size_t n, uint64
         cc_free(next);
         return rc;
     }
-    rc = dur__snap_apply(next, pt, u, n, err);
+    rc = dur__snap_apply(next, pt, u, blobs, n, err);
     if (rc == CC_OK)
         rc = pmap_txn_defer(pt, free_snapshot_struct, old, err);
     if (rc != CC_OK) {
@@ -167,7 +167,7 @@ follow_cb(void *arg, const persist_update *u, size_t n, uint64_t lower, uint64_t
     if (!cat->broken) {
         cc_err e;
         cc_err_clear(&e);
-        if (dur__catalog_advance(cat, u, n, upper, &e) != CC_OK)
+        if (dur__catalog_advance(cat, u, NULL, n, upper, &e) != CC_OK)
             cat->broken = true;
         else if (cat->opts.mode == DUR_MODE_WRITABLE) {
             dur_fence f = atomic_load(&cat->cur)->fence;

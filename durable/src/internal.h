@@ -86,9 +86,15 @@ void dur__be64(uint8_t *p, uint64_t v);
 
 /* Snapshots (snapshot.c). */
 void dur__snap_init(dur_snapshot *s, pmap_domain *d);
-/* Applies one append's updates (tagged keys) to s (a new version) in pt. Errors: CORRUPT, NOMEM. */
-cc_code dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, size_t n,
-                        cc_err *err);
+/*
+ * Applies one append's updates (tagged keys) to s (a new version) in pt.
+ * blobs (may be NULL) parallels u: a blob holding u[i].value's bytes, shared
+ * by the snapshot instead of a copy (the writer passes its pending values, so
+ * the snapshot and the catalog state above it hold one copy). Errors:
+ * CORRUPT, NOMEM.
+ */
+cc_code dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u,
+                        dur_blob *const *blobs, size_t n, cc_err *err);
 /* Drops every map line of s in pt. */
 cc_code dur__snap_drop(dur_snapshot *s, pmap_txn *pt, cc_err *err);
 
@@ -110,8 +116,8 @@ struct dur_catalog {
  * Makes and publishes the next version: cur + updates, upper = new_upper.
  * Caller holds cat->lock. Errors: CORRUPT, NOMEM (nothing published).
  */
-cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, size_t n,
-                             uint64_t new_upper, cc_err *err);
+cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, dur_blob *const *blobs,
+                             size_t n, uint64_t new_upper, cc_err *err);
 
 /*
  * Loads the consolidated snapshot at the shard's upper - 1 into a new

@@ -102,7 +102,7 @@ index_entry(dur_snapshot *s, pmap_txn *pt, dur_collection coll, pmap_bytes key, 
 }
 
 static cc_code
-apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, cc_err *err)
+apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, dur_blob *shared, cc_err *err)
 {
     const uint8_t *kp = u->key.ptr;
     if (u->key.len < 1 || kp[0] < DUR_COLLECTION_MIN || kp[0] > DUR_COLLECTION_MAX ||
@@ -142,7 +142,7 @@ apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, cc_err *err)
     if (cur != NULL)
         return cc_err_set(err, CC_CORRUPT, "catalog %s: two values for one key",
                           dur_collection_name(coll));
-    dur_blob *b = dur__blob_new(u->value.ptr, u->value.len);
+    dur_blob *b = shared != NULL ? dur_blob_ref(shared) : dur__blob_new(u->value.ptr, u->value.len);
     if (b == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory applying a catalog update");
     cc_code rc = pmap_omap_put(pt, map, key.ptr, key.len, b, NULL, err);
@@ -153,13 +153,14 @@ apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, cc_err *err)
 }
 
 cc_code
-dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, size_t n, cc_err *err)
+dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, dur_blob *const *blobs,
+                size_t n, cc_err *err)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
             if ((pass == 0) != (u[i].diff < 0))
                 continue;
-            cc_code rc = apply_one(s, pt, &u[i], err);
+            cc_code rc = apply_one(s, pt, &u[i], blobs ? blobs[i] : NULL, err);
             if (rc != CC_OK)
                 return rc;
         }

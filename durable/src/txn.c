@@ -552,6 +552,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
 {
     dur_catalog *cat = txn->cat;
     persist_update *ups = NULL;
+    dur_blob **blobs = NULL;
     dur_changes *ch = NULL;
     cc_code rc = usable(txn, err);
     if (changes != NULL)
@@ -562,8 +563,10 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         qsort(txn->order, txn->npend, sizeof *txn->order, pend_cmp);
     size_t n = 0, nch = 0;
     ups = cc_malloc((2 * txn->npend + 1) * sizeof *ups);
+    blobs = cc_calloc(2 * txn->npend + 1, sizeof *blobs);
     ch = cc_calloc(1, sizeof *ch);
-    if (ups == NULL || ch == NULL || (ch->v = cc_calloc(txn->npend + 1, sizeof *ch->v)) == NULL) {
+    if (ups == NULL || blobs == NULL || ch == NULL ||
+        (ch->v = cc_calloc(txn->npend + 1, sizeof *ch->v)) == NULL) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
         goto out;
     }
@@ -575,8 +578,10 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         pmap_bytes k = dur_blob_bytes(p->key);
         if (p->old != NULL)
             ups[n++] = (persist_update){k, dur_blob_bytes(p->old), upper, -1};
-        if (p->cur != NULL)
+        if (p->cur != NULL) {
+            blobs[n] = p->cur;
             ups[n++] = (persist_update){k, dur_blob_bytes(p->cur), upper, +1};
+        }
         dur_change *c = &ch->v[nch];
         c->coll = p->key->data[0];
         c->key = dur__blob_new(p->key->data + 1, p->key->len - 1);
@@ -615,7 +620,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (rc != CC_OK)
             goto out;
         pthread_mutex_lock(&cat->lock);
-        rc = dur__catalog_advance(cat, ups, n, upper + 1, err);
+        rc = dur__catalog_advance(cat, ups, blobs, n, upper + 1, err);
         if (rc != CC_OK)
             cat->broken = true; /* durable but not cached: the handle must be reopened */
         pthread_mutex_unlock(&cat->lock);
@@ -631,6 +636,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
 out:
     dur_changes_free(ch);
     cc_free(ups);
+    cc_free(blobs);
     txn_free(txn);
     return rc;
 }

@@ -46,9 +46,11 @@ typedef enum cc_code {
 #define CC_ERR_MSG_MAX 256
 
 typedef struct cc_err {
-    cc_code code;             /* CC_OK until a failure is recorded */
-    char sqlstate[6];         /* specific SQLSTATE, or "" for the code's default */
-    char msg[CC_ERR_MSG_MAX]; /* PostgreSQL-style message, NUL-terminated */
+    cc_code code;                /* CC_OK until a failure is recorded */
+    char sqlstate[6];            /* specific SQLSTATE, or "" for the code's default */
+    char msg[CC_ERR_MSG_MAX];    /* PostgreSQL-style message, NUL-terminated */
+    char detail[CC_ERR_MSG_MAX]; /* PostgreSQL's DETAIL, or "" */
+    char hint[CC_ERR_MSG_MAX];   /* PostgreSQL's HINT, or "" */
 } cc_err;
 
 /* Resets err (may be NULL) to CC_OK with an empty message. */
@@ -65,6 +67,13 @@ cc_code cc_err_set(cc_err *err, cc_code code, const char *fmt, ...)
 /* As cc_err_set, with a specific five-character SQLSTATE (e.g. "42P07"). */
 cc_code cc_err_set_state(cc_err *err, cc_code code, const char *sqlstate, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * Adds a DETAIL / HINT line to the failure err already records (err may be
+ * NULL); cc_err_set clears both. Returns err's code.
+ */
+cc_code cc_err_detail(cc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+cc_code cc_err_hint(cc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* va_list form of cc_err_set_state; sqlstate may be NULL. */
 cc_code cc_err_setv(cc_err *err, cc_code code, const char *sqlstate, const char *fmt, va_list ap);
