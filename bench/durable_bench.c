@@ -112,7 +112,7 @@ run(long objects, size_t samples)
     cc_err err;
     if (persist_client_open(&po, &c, &err) != CC_OK)
         die("persist open", &err);
-    dur_options o = {DUR_MODE_WRITABLE, 1, NULL, NULL, NULL};
+    dur_options o = {.mode = DUR_MODE_WRITABLE, .deploy_generation = 1};
     dur_catalog *cat;
     if (dur_open(c, &o, &cat, &err) != CC_OK)
         die("open", &err);

@@ -23,27 +23,24 @@ edge(pmap_txn *pt, pmap_omap *m, cat_ref from, cat_ref to, bool add, cc_err *err
     return pmap_omap_del(pt, m, k, sizeof k, NULL, err);
 }
 
+/* Adds delta to role's owned count (an entry exists only while > 0). */
+static cc_code
+owned_adjust(cat_state *s, pmap_txn *pt, cat_ref role, int delta, cc_err *err)
+{
+    uint64_t n = cat_state_count_owned(s, role);
+    if (delta < 0 && n == 0)
+        return cc_err_set(err, CC_CORRUPT, "catalog owner count of a role went negative");
+    n = delta > 0 ? n + 1 : n - 1;
+    if (n == 0)
+        return pmap_hamt_del_u64(pt, &s->owned, role, NULL, err);
+    return pmap_hamt_put_u64(pt, &s->owned, role, (void *)(uintptr_t)n, NULL, err);
+}
+
 /* Adds (add) or removes every derived entry of o. */
 static cc_code
 derived(cat_state *s, pmap_txn *pt, const cat_object *o, bool add, cc_err *err)
 {
-    cc_code rc = CC_OK;
-    cat_ref scope;
-    cat__ns ns = cat__obj_ns(o, &scope);
-    uint8_t k[CAT_NAME_KEY_MAX + 1];
-    size_t kn = cat__name_key(k, ns, scope, o->name);
-    if (kn == 0)
-        return cc_err_set(err, CC_CORRUPT, "catalog object name \"%.80s\" is too long", o->name);
-    if (add) {
-        /* A name held by another object (only possible in a corrupt shard)
-         * would be silently overwritten: refuse it. */
-        cat_ref held = cat__state_name(s, k, kn);
-        if (held != 0 && held != o->ref)
-            return cc_err_set(err, CC_CORRUPT, "catalog name \"%s\" held by two objects", o->name);
-        rc = pmap_hamt_put_bytes(pt, &s->names, k, kn, (void *)(uintptr_t)o->ref, NULL, err);
-    } else {
-        rc = pmap_hamt_del_bytes(pt, &s->names, k, kn, NULL, err);
-    }
+    cc_code rc = add ? cat__names_add(s, pt, o, err) : cat__names_del(s, pt, o, err);
     if (rc == CC_OK && o->oid != 0) {
         if (add)
             rc = pmap_hamt_put_u64(pt, &s->oids, o->oid, (void *)(uintptr_t)o->ref, NULL, err);
@@ -53,7 +50,7 @@ derived(cat_state *s, pmap_txn *pt, const cat_object *o, bool add, cc_err *err)
     if (rc == CC_OK && o->parent != 0)
         rc = edge(pt, &s->members, o->parent, o->ref, add, err);
     if (rc == CC_OK && o->owner != 0)
-        rc = edge(pt, &s->owned, o->owner, o->ref, add, err);
+        rc = owned_adjust(s, pt, o->owner, add ? +1 : -1, err);
     for (size_t i = 0; i < o->nuses && rc == CC_OK; i++) {
         bool dup = false; /* a use listed twice has one edge */
         for (size_t j = 0; j < i && !dup; j++)

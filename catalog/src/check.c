@@ -7,7 +7,10 @@
  * object), comments, limits and a recount of every counter.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/alloc.h"
 
 #include "internal.h"
 
@@ -58,16 +61,6 @@ member_points_back(void *arg, const cat_object *m)
     return 1;
 }
 
-static int
-owned_points_back(void *arg, const cat_object *m)
-{
-    dep_ctx *c = arg;
-    if (m->owner == c->of->ref)
-        return 0;
-    c->rc = bad(c->err, m, "owner edge to a role that does not own it");
-    return 1;
-}
-
 static cc_code
 check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *err)
 {
@@ -94,8 +87,8 @@ check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *e
     const cat_object *ow = cat_state_find(s, o->owner);
     if (cls == CAT_CLASS_ROLE ? o->owner != 0 : (ow == NULL || ow->kind != CAT_KIND_ROLE))
         return bad(err, o, "owner is not an existing role");
-    if (o->owner != 0 && !has_edge(&s->owned, o->owner, o->ref))
-        return bad(err, o, "missing from its owner's objects");
+    if (o->owner != 0 && cat_state_count_owned(s, o->owner) == 0)
+        return bad(err, o, "not counted among its owner's objects");
     for (size_t i = 0; i < o->nuses; i++) {
         const cat_object *u = cat_state_find(s, o->uses[i]);
         if (u == NULL || cat_ref_class(u->ref) != CAT_CLASS_ITEM)
@@ -131,8 +124,6 @@ check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *e
     cat_state_walk_used_by(s, o->ref, dep_lists_us, &c);
     if (c.rc == CC_OK)
         cat_state_walk_members(s, o->ref, member_points_back, &c);
-    if (c.rc == CC_OK && cls == CAT_CLASS_ROLE)
-        cat_state_walk_owned(s, o->ref, owned_points_back, &c);
     return c.rc;
 }
 
@@ -145,10 +136,7 @@ check_gone(const cat_state *s, cat_ref ref, cc_err *err)
         return cc_err_set(err, CC_CORRUPT,
                           "catalog check: dropped object %s still has dependents or members",
                           cat_ref_str(ref, b));
-    uint8_t lo[16] = {0}, hi[16] = {0};
-    cat__be64(lo, ref);
-    cat__be64(hi, ref + 1);
-    if (pmap_omap_count_range(&s->owned, lo, 16, hi, 16) != 0)
+    if (cat_state_count_owned(s, ref) != 0)
         return cc_err_set(err, CC_CORRUPT, "catalog check: dropped role %s still owns objects",
                           cat_ref_str(ref, b));
     return CC_OK;
@@ -181,6 +169,7 @@ typedef struct full_ctx {
     cc_code rc;
     uint64_t count[CAT_NKIND];
     size_t with_oid, with_parent, with_owner, uses;
+    cat_ref *owners; /* owner of every owned object, for the recount */
 } full_ctx;
 
 static int
@@ -192,7 +181,8 @@ full_one(void *arg, const cat_object *o)
     c->count[o->kind]++;
     c->with_oid += o->oid != 0;
     c->with_parent += o->parent != 0;
-    c->with_owner += o->owner != 0;
+    if (o->owner != 0)
+        c->owners[c->with_owner++] = o->owner;
     for (size_t i = 0; i < o->nuses; i++) {
         bool dup = false;
         for (size_t j = 0; j < i; j++)
@@ -217,6 +207,38 @@ full_one(void *arg, const cat_object *o)
     return 0;
 }
 
+static int
+ref_cmp(const void *a, const void *b)
+{
+    cat_ref x = *(const cat_ref *)a, y = *(const cat_ref *)b;
+    return (x > y) - (x < y);
+}
+
+/* The owned counts equal a recount of the objects' owners. */
+static cc_code
+check_owned(const cat_state *s, cat_ref *owners, size_t n, cc_err *err)
+{
+    qsort(owners, n, sizeof *owners, ref_cmp);
+    size_t roles = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && owners[j] == owners[i])
+            j++;
+        char b[24];
+        if (cat_state_count_owned(s, owners[i]) != j - i)
+            return cc_err_set(err, CC_CORRUPT,
+                              "catalog check: role %s owns %zu objects, counted %llu",
+                              cat_ref_str(owners[i], b), j - i,
+                              (unsigned long long)cat_state_count_owned(s, owners[i]));
+        roles++;
+        i = j;
+    }
+    if (pmap_hamt_count(&s->owned) != roles)
+        return cc_err_set(err, CC_CORRUPT, "catalog check: %zu owner counts for %zu owning roles",
+                          pmap_hamt_count(&s->owned), roles);
+    return CC_OK;
+}
+
 cc_code
 cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
 {
@@ -230,28 +252,34 @@ cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
     if (rc == CC_OK)
         rc = pmap_omap_check(&s->used_by, NULL, err);
     if (rc == CC_OK)
-        rc = pmap_omap_check(&s->owned, NULL, err);
+        rc = pmap_hamt_check(&s->owned, NULL, err);
+    if (rc == CC_OK)
+        rc = pmap_hamt_check(&s->names_x, NULL, err);
     if (rc == CC_OK)
         rc = pmap_omap_check(&s->comments, NULL, err);
     if (rc == CC_OK)
         rc = pmap_hamt_check(&s->config, NULL, err);
     if (rc != CC_OK)
         return rc;
+    size_t nobj = pmap_hamt_count(&s->objects);
     full_ctx c = {.s = s, .parse = parse, .parse_arg = parse_arg, .err = err};
+    if ((c.owners = cc_malloc((nobj + 1) * sizeof *c.owners)) == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory checking the catalog");
     cat_state_walk_all(s, full_one, &c);
+    if (c.rc == CC_OK)
+        c.rc = check_owned(s, c.owners, c.with_owner, err);
+    cc_free(c.owners);
     if (c.rc != CC_OK)
         return c.rc;
-    size_t nobj = pmap_hamt_count(&s->objects);
-    if (pmap_hamt_count(&s->names) != nobj || pmap_hamt_count(&s->oids) != c.with_oid ||
-        pmap_omap_count(&s->members) != c.with_parent ||
-        pmap_omap_count(&s->owned) != c.with_owner || pmap_omap_count(&s->used_by) != c.uses)
+    if (pmap_hamt_count(&s->names) + pmap_hamt_count(&s->names_x) != nobj ||
+        pmap_hamt_count(&s->oids) != c.with_oid || pmap_omap_count(&s->members) != c.with_parent ||
+        pmap_omap_count(&s->used_by) != c.uses)
         return cc_err_set(err, CC_CORRUPT,
-                          "catalog check: index sizes (names %zu, oids %zu, members %zu, owned "
-                          "%zu, used_by %zu) differ from the objects' (%zu, %zu, %zu, %zu, %zu)",
-                          pmap_hamt_count(&s->names), pmap_hamt_count(&s->oids),
-                          pmap_omap_count(&s->members), pmap_omap_count(&s->owned),
-                          pmap_omap_count(&s->used_by), nobj, c.with_oid, c.with_parent,
-                          c.with_owner, c.uses);
+                          "catalog check: index sizes (names %zu + %zu, oids %zu, members %zu, "
+                          "used_by %zu) differ from the objects' (%zu, %zu, %zu, %zu)",
+                          pmap_hamt_count(&s->names), pmap_hamt_count(&s->names_x),
+                          pmap_hamt_count(&s->oids), pmap_omap_count(&s->members),
+                          pmap_omap_count(&s->used_by), nobj, c.with_oid, c.with_parent, c.uses);
     for (int k = 0; k < CAT_NKIND; k++)
         if (c.count[k] != s->count[k])
             return cc_err_set(err, CC_CORRUPT, "catalog check: %s count %llu, recount %llu",

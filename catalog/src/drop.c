@@ -129,14 +129,8 @@ expand_dependent(void *arg, const cat_object *dep)
 /* PostgreSQL names objects unqualified when they are visible; the catalog
  * has no search path, so it always does (the ddl layer may qualify). */
 static cc_code
-dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep, bool owner)
+dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
 {
-    if (owner) {
-        cc_err_set_state(d->err, CC_DEPENDENTS, "2BP01",
-                         "role \"%s\" cannot be dropped because some objects depend on it",
-                         of->name);
-        return cc_err_detail(d->err, "owner of %s %s", cat_kind_name(dep->kind), dep->name);
-    }
     cc_err_set_state(d->err, CC_DEPENDENTS, "2BP01",
                      "cannot drop %s %s because other objects depend on it",
                      cat_kind_name(of->kind), of->name);
@@ -155,8 +149,24 @@ check_outside(void *arg, const cat_object *o)
     if (d->behavior == CAT_DROP_CASCADE && o->kind == CAT_KIND_TABLE &&
         cat_ref_class(d->cur->ref) == CAT_CLASS_ITEM)
         return 0; /* stripped */
-    d->rc = dependents_error(d, d->cur, o, cat_ref_class(d->cur->ref) == CAT_CLASS_ROLE);
+    d->rc = dependents_error(d, d->cur, o);
     return 1;
+}
+
+/* A role may go only if every object it owns goes with it (no index of
+ * owned objects is kept: the set is counted against the role's count). */
+static void
+check_role(drop_ctx *d, const cat_object *role)
+{
+    uint64_t owned = cat_state_count_owned(&d->t->work, role->ref), in_set = 0;
+    for (size_t i = 0; i < d->order.n; i++)
+        in_set += cat_state_find(&d->t->work, d->order.v[i])->owner == role->ref;
+    if (owned == in_set)
+        return;
+    d->rc = cc_err_set_state(d->err, CC_DEPENDENTS, "2BP01",
+                             "role \"%s\" cannot be dropped because some objects depend on it",
+                             role->name);
+    cc_err_detail(d->err, "owner of %llu objects", (unsigned long long)(owned - in_set));
 }
 
 static cc_code
@@ -195,7 +205,7 @@ closure(drop_ctx *d)
             cat_state_walk_members(s, o->ref, check_outside, d);
             break;
         case CAT_KIND_ROLE:
-            cat_state_walk_owned(s, o->ref, check_outside, d);
+            check_role(d, o);
             break;
         default:
             cat_state_walk_used_by(s, o->ref, check_outside, d);

@@ -8,11 +8,13 @@
  *
  *   objects   u64 ref -> cat__obj (retained)      one per database, schema,
  *                                                 item, role, cluster
- *   names     [ns u8][scope BE8][name] -> ref (word)
+ *   names     u64 hash of the name key -> ref (word)
+ *   names_x   name key [ns u8][scope BE8][name] -> ref (word): the names whose
+ *             hash is held in `names` by another name (normally empty)
  *   oids      u64 oid -> ref (word)
  *   members   [parent BE8][child BE8] -> 1        (schema/item with parent != 0)
  *   used_by   [used BE8][user BE8] -> 1           (one per distinct item use)
- *   owned     [owner BE8][object BE8] -> 1        (owner != 0)
+ *   owned     u64 owner ref -> count (word)       (owner != 0)
  *   comments  [ref BE8][column BE4] -> cat__text
  *   config    name -> cat__text                   (system_configuration)
  *   count[k]  objects of kind k; limit[l]: parsed from config (default if absent)
@@ -29,9 +31,8 @@
 
 /* An object: the public part first, then the name and uses it points at. */
 typedef struct cat__obj {
-    cat_object pub;
-    atomic_size_t refs; /* the maps' and callers' references */
-    dur_blob *value;    /* owned reference; pub.value points at it */
+    cat_object pub;   /* pub.value holds one reference to the blob */
+    atomic_uint refs; /* the maps' and callers' references */
 } cat__obj;
 
 /* A refcounted NUL-terminated string (comments, config values). */
@@ -60,10 +61,11 @@ typedef enum cat__ns {
 struct cat_state {
     pmap_hamt objects;
     pmap_hamt names;
+    pmap_hamt names_x;
     pmap_hamt oids;
     pmap_omap members;
     pmap_omap used_by;
-    pmap_omap owned;
+    pmap_hamt owned;
     pmap_omap comments;
     pmap_hamt config;
     uint64_t count[CAT_NKIND];
@@ -119,8 +121,12 @@ void cat__state_init(cat_state *s, pmap_domain *d);
 void cat__state_clone(const cat_state *src, cat_state *dst);
 /* Drops every map line of s in pt. Errors: NOMEM. */
 cc_code cat__state_drop(cat_state *s, pmap_txn *pt, cc_err *err);
-/* The ref under a names key, or 0. */
+/* The ref of the object whose name key is key[0..len), or 0. */
 cat_ref cat__state_name(const cat_state *s, const uint8_t *key, size_t len);
+/* Adds / removes o's names entry (add fails with CORRUPT if another object
+ * holds the name). Errors: NOMEM, CORRUPT. */
+cc_code cat__names_add(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err);
+cc_code cat__names_del(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err);
 /* Parses a limit value: a non-negative decimal integer; -1 if invalid. */
 int64_t cat__parse_limit(const char *v);
 /* The limit whose config name is name, or -1. */

@@ -215,7 +215,7 @@ cat_object_unref(const cat_object *o)
     cat__obj *x = (cat__obj *)o;
     /* acq_rel: the last holder sees every write made before the other releases. */
     if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1) {
-        dur_blob_unref(x->value);
+        dur_blob_unref((dur_blob *)x->pub.value);
         cc_free(x);
     }
 }
@@ -299,18 +299,21 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
         u[i] = uses[i] == NULL ? 0 : cat_ref_from_id(CAT_CLASS_ITEM, uses[i]);
     char *n = (char *)(u + nuses);
     memcpy(n, name, nlen + 1);
+    if (nuses > UINT32_MAX) {
+        cc_free(o);
+        return cc_err_set(err, CC_CORRUPT, "catalog item \"%s\" with %zu uses", name, nuses);
+    }
     atomic_init(&o->refs, 1);
-    o->value = dur_blob_ref(blob);
     o->pub = (cat_object){
         .ref = ref,
-        .kind = kind,
-        .oid = oid,
         .parent = parent,
         .owner = owner,
         .name = n,
-        .value = o->value,
-        .nuses = nuses,
+        .value = dur_blob_ref(blob),
         .uses = u,
+        .nuses = (uint32_t)nuses,
+        .oid = oid,
+        .kind = kind,
     };
     *out = o;
     return CC_OK;
@@ -419,7 +422,7 @@ static uint64_t
 obj_hash(const void *v)
 {
     const cat__obj *o = v;
-    pmap_bytes b = dur_blob_bytes(o->value);
+    pmap_bytes b = dur_blob_bytes(o->pub.value);
     return cc_hash_combine(cc_hash_u64(o->pub.ref), cc_hash_bytes(b.ptr, b.len));
 }
 static bool
@@ -428,7 +431,7 @@ obj_equal(const void *a, const void *b)
     const cat__obj *x = a, *y = b;
     if (x == y)
         return true;
-    pmap_bytes p = dur_blob_bytes(x->value), q = dur_blob_bytes(y->value);
+    pmap_bytes p = dur_blob_bytes(x->pub.value), q = dur_blob_bytes(y->pub.value);
     return x->pub.ref == y->pub.ref && p.len == q.len && memcmp(p.ptr, q.ptr, p.len) == 0;
 }
 static const pmap_value_ops obj_ops = {obj_retain, obj_release, obj_hash, obj_equal};

@@ -18,11 +18,12 @@ cat__state_init(cat_state *s, pmap_domain *d)
 {
     memset(s, 0, sizeof *s);
     pmap_hamt_init(&s->objects, d, &cat__objects_type);
-    pmap_hamt_init(&s->names, d, &cat__bytes_word_type);
+    pmap_hamt_init(&s->names, d, &cat__u64_word_type);
+    pmap_hamt_init(&s->names_x, d, &cat__bytes_word_type);
     pmap_hamt_init(&s->oids, d, &cat__u64_word_type);
     pmap_omap_init(&s->members, d, &cat__edge_type);
     pmap_omap_init(&s->used_by, d, &cat__edge_type);
-    pmap_omap_init(&s->owned, d, &cat__edge_type);
+    pmap_hamt_init(&s->owned, d, &cat__u64_word_type);
     pmap_omap_init(&s->comments, d, &cat__comment_type);
     pmap_hamt_init(&s->config, d, &cat__config_type);
     for (int i = 0; i < CAT_NLIMIT; i++)
@@ -35,10 +36,11 @@ cat__state_clone(const cat_state *src, cat_state *dst)
     *dst = *src;
     pmap_hamt_clone(&src->objects, &dst->objects);
     pmap_hamt_clone(&src->names, &dst->names);
+    pmap_hamt_clone(&src->names_x, &dst->names_x);
     pmap_hamt_clone(&src->oids, &dst->oids);
     pmap_omap_clone(&src->members, &dst->members);
     pmap_omap_clone(&src->used_by, &dst->used_by);
-    pmap_omap_clone(&src->owned, &dst->owned);
+    pmap_hamt_clone(&src->owned, &dst->owned);
     pmap_omap_clone(&src->comments, &dst->comments);
     pmap_hamt_clone(&src->config, &dst->config);
 }
@@ -50,13 +52,15 @@ cat__state_drop(cat_state *s, pmap_txn *pt, cc_err *err)
     if (rc == CC_OK)
         rc = pmap_hamt_drop(pt, &s->names, err);
     if (rc == CC_OK)
+        rc = pmap_hamt_drop(pt, &s->names_x, err);
+    if (rc == CC_OK)
         rc = pmap_hamt_drop(pt, &s->oids, err);
     if (rc == CC_OK)
         rc = pmap_omap_drop(pt, &s->members, err);
     if (rc == CC_OK)
         rc = pmap_omap_drop(pt, &s->used_by, err);
     if (rc == CC_OK)
-        rc = pmap_omap_drop(pt, &s->owned, err);
+        rc = pmap_hamt_drop(pt, &s->owned, err);
     if (rc == CC_OK)
         rc = pmap_omap_drop(pt, &s->comments, err);
     if (rc == CC_OK)
@@ -86,10 +90,79 @@ cat_state_find(const cat_state *s, cat_ref ref)
     return ref == 0 ? NULL : pmap_hamt_find_u64(&s->objects, ref);
 }
 
+/*
+ * Names: `names` maps the 64-bit hash of a name key to the object holding
+ * it; the object itself confirms the name (a lookup is two hamt finds and a
+ * compare). A name whose hash another name already holds goes to names_x
+ * under its exact key — with 64-bit hashes that map stays empty in practice,
+ * so no name costs a key copy.
+ */
+static uint64_t
+name_hash(const uint8_t *key, size_t len)
+{
+    return cc_hash_bytes(key, len);
+}
+
+/* Does object ref (in s) have exactly the name key key[0..len)? */
+static bool
+holds(const cat_state *s, cat_ref ref, const uint8_t *key, size_t len)
+{
+    const cat_object *o = cat_state_find(s, ref);
+    if (o == NULL)
+        return false;
+    cat_ref scope;
+    uint8_t k[CAT_NAME_KEY_MAX + 1];
+    cat__ns ns = cat__obj_ns(o, &scope);
+    size_t n = cat__name_key(k, ns, scope, o->name);
+    return n == len && memcmp(k, key, len) == 0;
+}
+
 cat_ref
 cat__state_name(const cat_state *s, const uint8_t *key, size_t len)
 {
-    return (cat_ref)(uintptr_t)pmap_hamt_find_bytes(&s->names, key, len);
+    cat_ref r = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, name_hash(key, len));
+    if (r != 0 && holds(s, r, key, len))
+        return r;
+    if (pmap_hamt_count(&s->names_x) == 0)
+        return 0;
+    return (cat_ref)(uintptr_t)pmap_hamt_find_bytes(&s->names_x, key, len);
+}
+
+cc_code
+cat__names_add(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err)
+{
+    cat_ref scope;
+    uint8_t k[CAT_NAME_KEY_MAX + 1];
+    cat__ns ns = cat__obj_ns(o, &scope);
+    size_t n = cat__name_key(k, ns, scope, o->name);
+    if (n == 0)
+        return cc_err_set(err, CC_CORRUPT, "catalog object name \"%.80s\" is too long", o->name);
+    cat_ref held = cat__state_name(s, k, n);
+    if (held != 0 && held != o->ref)
+        return cc_err_set(err, CC_CORRUPT, "catalog name \"%s\" held by two objects", o->name);
+    uint64_t h = name_hash(k, n);
+    cat_ref first = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, h);
+    void *v = (void *)(uintptr_t)o->ref;
+    if (first == 0 || first == o->ref)
+        return pmap_hamt_put_u64(pt, &s->names, h, v, NULL, err);
+    return pmap_hamt_put_bytes(pt, &s->names_x, k, n, v, NULL, err);
+}
+
+cc_code
+cat__names_del(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err)
+{
+    cat_ref scope;
+    uint8_t k[CAT_NAME_KEY_MAX + 1];
+    cat__ns ns = cat__obj_ns(o, &scope);
+    size_t n = cat__name_key(k, ns, scope, o->name);
+    if (n == 0)
+        return CC_OK;
+    uint64_t h = name_hash(k, n);
+    if ((cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, h) == o->ref)
+        return pmap_hamt_del_u64(pt, &s->names, h, NULL, err);
+    if (pmap_hamt_count(&s->names_x) == 0)
+        return CC_OK;
+    return pmap_hamt_del_bytes(pt, &s->names_x, k, n, NULL, err);
 }
 
 const cat_object *
@@ -208,10 +281,10 @@ cat_state_walk_used_by(const cat_state *s, cat_ref ref, cat_walk_fn fn, void *ar
     return walk_from(s, &s->used_by, ref, fn, arg);
 }
 
-int
-cat_state_walk_owned(const cat_state *s, cat_ref role, cat_walk_fn fn, void *arg)
+uint64_t
+cat_state_count_owned(const cat_state *s, cat_ref role)
 {
-    return walk_from(s, &s->owned, role, fn, arg);
+    return (uint64_t)(uintptr_t)pmap_hamt_find_u64(&s->owned, role);
 }
 
 int

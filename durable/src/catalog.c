@@ -76,7 +76,7 @@ free_snapshot_struct(void *p)
 }
 
 cc_code
-dur__catalog_advance(dur_catalog *cat, const persist_update *u, dur_blob *const *blobs, size_t n,
+dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta, size_t n,
                      uint64_t new_upper, cc_err *err)
 {
     dur_snapshot *old = atomic_load_explicit(&cat->cur, memory_order_relaxed);
@@ -90,7 +90,7 @@ dur__catalog_advance(dur_catalog *cat, const persist_update *u, dur_blob *const 
         cc_free(next);
         return rc;
     }
-    rc = dur__snap_apply(next, pt, u, blobs, n, err);
+    rc = dur__snap_apply(next, pt, u, meta, n, err);
     if (rc == CC_OK)
         rc = pmap_txn_defer(pt, free_snapshot_struct, old, err);
     if (rc != CC_OK) {

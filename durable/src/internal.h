@@ -31,6 +31,7 @@ struct dur_snapshot {
     uint64_t audit_count;       /* audit_log entries in the shard */
     uint64_t audit_next_id;     /* 1 + the largest audit event id */
     dur_fence fence;            /* the stored fence token */
+    bool external_names;        /* DUR_NAMES_EXTERNAL: names[] stay empty */
     uint64_t upper;             /* the shard upper this version is exact for */
 };
 
@@ -87,14 +88,23 @@ void dur__be64(uint8_t *p, uint64_t v);
 /* Snapshots (snapshot.c). */
 void dur__snap_init(dur_snapshot *s, pmap_domain *d);
 /*
+ * What the writer knows of an insertion (+1) it appends: the blob holding
+ * the value's bytes (shared by the snapshot instead of a copy, so the
+ * snapshot and the catalog state above it hold one copy) and the value's OID
+ * (so applying it decodes nothing when names are external).
+ */
+typedef struct dur__meta {
+    dur_blob *blob; /* NULL: unknown (copy the bytes) */
+    uint32_t oid;
+    bool oid_known;
+} dur__meta;
+
+/*
  * Applies one append's updates (tagged keys) to s (a new version) in pt.
- * blobs (may be NULL) parallels u: a blob holding u[i].value's bytes, shared
- * by the snapshot instead of a copy (the writer passes its pending values, so
- * the snapshot and the catalog state above it hold one copy). Errors:
- * CORRUPT, NOMEM.
+ * meta (may be NULL) parallels u. Errors: CORRUPT, NOMEM.
  */
 cc_code dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u,
-                        dur_blob *const *blobs, size_t n, cc_err *err);
+                        const dur__meta *meta, size_t n, cc_err *err);
 /* Drops every map line of s in pt. */
 cc_code dur__snap_drop(dur_snapshot *s, pmap_txn *pt, cc_err *err);
 
@@ -116,7 +126,7 @@ struct dur_catalog {
  * Makes and publishes the next version: cur + updates, upper = new_upper.
  * Caller holds cat->lock. Errors: CORRUPT, NOMEM (nothing published).
  */
-cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, dur_blob *const *blobs,
+cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta,
                              size_t n, uint64_t new_upper, cc_err *err);
 
 /*

@@ -72,7 +72,7 @@ index_value(loader *l, dur_collection coll, pmap_bytes key, pmap_bytes value)
     }
     dur__buf nk = {0};
     dur_name_index idx;
-    if (dur__name_key(coll, m, &idx, &nk, &rc, l->err) && rc == CC_OK) {
+    if (!l->s->external_names && dur__name_key(coll, m, &idx, &nk, &rc, l->err) && rc == CC_OK) {
         if (!grow((void **)&l->nm, &l->ncap, l->nn, sizeof *l->nm)) {
             rc = cc_err_set(l->err, CC_NOMEM, "out of memory loading the catalog");
         } else {
@@ -249,6 +249,7 @@ dur__catalog_load(dur_catalog *cat, cc_err *err)
     if (s == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory loading the catalog");
     dur__snap_init(s, cat->domain);
+    s->external_names = cat->opts.names == DUR_NAMES_EXTERNAL;
     loader l;
     memset(&l, 0, sizeof l);
     l.s = s;

@@ -76,7 +76,7 @@ index_entry(dur_snapshot *s, pmap_txn *pt, dur_collection coll, pmap_bytes key, 
     }
     dur__buf nk = {0};
     dur_name_index idx;
-    if (dur__name_key(coll, m, &idx, &nk, &rc, err) && rc == CC_OK) {
+    if (!s->external_names && dur__name_key(coll, m, &idx, &nk, &rc, err) && rc == CC_OK) {
         if (diff > 0) {
             dur_blob *kb = dur__blob_new(key.ptr, key.len);
             if (kb == NULL) {
@@ -102,7 +102,8 @@ index_entry(dur_snapshot *s, pmap_txn *pt, dur_collection coll, pmap_bytes key, 
 }
 
 static cc_code
-apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, dur_blob *shared, cc_err *err)
+apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, const dur__meta *meta,
+          cc_err *err)
 {
     const uint8_t *kp = u->key.ptr;
     if (u->key.len < 1 || kp[0] < DUR_COLLECTION_MIN || kp[0] > DUR_COLLECTION_MAX ||
@@ -142,25 +143,28 @@ apply_one(dur_snapshot *s, pmap_txn *pt, const persist_update *u, dur_blob *shar
     if (cur != NULL)
         return cc_err_set(err, CC_CORRUPT, "catalog %s: two values for one key",
                           dur_collection_name(coll));
-    dur_blob *b = shared != NULL ? dur_blob_ref(shared) : dur__blob_new(u->value.ptr, u->value.len);
+    dur_blob *b = meta != NULL && meta->blob != NULL ? dur_blob_ref(meta->blob)
+                                                     : dur__blob_new(u->value.ptr, u->value.len);
     if (b == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory applying a catalog update");
     cc_code rc = pmap_omap_put(pt, map, key.ptr, key.len, b, NULL, err);
     dur_blob_unref(b);
-    if (rc == CC_OK)
-        rc = index_entry(s, pt, coll, key, u->value, +1, err);
-    return rc;
+    if (rc != CC_OK)
+        return rc;
+    if (s->external_names && meta != NULL && meta->oid_known && coll != DUR_FENCE_TOKEN)
+        return meta->oid == 0 ? CC_OK : oid_adjust(s, pt, meta->oid, +1, err);
+    return index_entry(s, pt, coll, key, u->value, +1, err);
 }
 
 cc_code
-dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, dur_blob *const *blobs,
+dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u, const dur__meta *meta,
                 size_t n, cc_err *err)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
             if ((pass == 0) != (u[i].diff < 0))
                 continue;
-            cc_code rc = apply_one(s, pt, &u[i], blobs ? blobs[i] : NULL, err);
+            cc_code rc = apply_one(s, pt, &u[i], meta ? &meta[i] : NULL, err);
             if (rc != CC_OK)
                 return rc;
         }
@@ -196,7 +200,7 @@ const dur_blob *
 dur_snapshot_find_name(const dur_snapshot *s, dur_name_index idx,
                        const Cowcat__Catalog__CatalogId *scope, const char *name)
 {
-    if ((unsigned)idx >= DUR_NNAME || name == NULL)
+    if ((unsigned)idx >= DUR_NNAME || name == NULL || s->external_names)
         return NULL;
     size_t nl = strlen(name);
     uint8_t stack[256];
@@ -287,7 +291,7 @@ check_entry(const dur_snapshot *s, dur_collection coll, pmap_bytes key, const du
         return rc;
     dur__buf nk = {0};
     dur_name_index idx;
-    if (dur__name_key(coll, m, &idx, &nk, &rc, err) && rc == CC_OK) {
+    if (!s->external_names && dur__name_key(coll, m, &idx, &nk, &rc, err) && rc == CC_OK) {
         const dur_blob *k = pmap_omap_find(&s->names[idx], nk.p, nk.len);
         if (k == NULL || k->len != key.len || memcmp(k->data, key.ptr, key.len) != 0)
             rc = cc_err_set(err, CC_CORRUPT, "catalog %s \"%s\": name index out of step",

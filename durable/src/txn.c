@@ -22,6 +22,7 @@ typedef struct pend {
     dur_blob *key; /* tagged key: [coll][encoded key] */
     dur_blob *old; /* base value at first touch, or NULL */
     dur_blob *cur; /* current value, or NULL (deleted / absent) */
+    uint32_t oid;  /* cur's OID (0: none), known without decoding */
 } pend;
 
 struct dur_txn {
@@ -244,13 +245,15 @@ txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
     dur_name_index oidx = DUR_NNAME, nidx = DUR_NNAME;
     bool has_old = false, has_new = false;
     pmap_bytes self_key = {t->kbuf.p + 1, t->kbuf.len - 1};
-    if (cur != NULL && (coll == DUR_DATABASES || coll == DUR_SCHEMAS || coll == DUR_ITEMS ||
-                        coll == DUR_ROLES || coll == DUR_CLUSTERS)) {
+    bool names = !t->base->external_names;
+    if (names && cur != NULL &&
+        (coll == DUR_DATABASES || coll == DUR_SCHEMAS || coll == DUR_ITEMS || coll == DUR_ROLES ||
+         coll == DUR_CLUSTERS)) {
         rc = dur_decode(coll, DUR_PART_VALUE, dur_blob_bytes(cur), &om, err);
         if (rc == CC_OK)
             has_old = dur__name_key(coll, om, &oidx, &onk, &rc, err);
     }
-    if (rc == CC_OK && value != NULL)
+    if (names && rc == CC_OK && value != NULL)
         has_new = dur__name_key(coll, value, &nidx, &nnk, &rc, err);
     bool moved = has_new && !(has_old && oidx == nidx && onk.len == nnk.len &&
                               memcmp(onk.p, nnk.p, onk.len) == 0);
@@ -286,6 +289,7 @@ txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
     }
     dur_blob_unref(p->cur);
     p->cur = nv;
+    p->oid = value != NULL ? dur__value_oid(coll, value) : 0;
     nv = NULL;
     if (has_old && (moved || !has_new) &&
         (rc = dur__htab_put(&t->names[oidx], onk.p, onk.len, ABSENT, err)) != CC_OK)
@@ -552,7 +556,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
 {
     dur_catalog *cat = txn->cat;
     persist_update *ups = NULL;
-    dur_blob **blobs = NULL;
+    dur__meta *meta = NULL;
     dur_changes *ch = NULL;
     cc_code rc = usable(txn, err);
     if (changes != NULL)
@@ -563,9 +567,9 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         qsort(txn->order, txn->npend, sizeof *txn->order, pend_cmp);
     size_t n = 0, nch = 0;
     ups = cc_malloc((2 * txn->npend + 1) * sizeof *ups);
-    blobs = cc_calloc(2 * txn->npend + 1, sizeof *blobs);
+    meta = cc_calloc(2 * txn->npend + 1, sizeof *meta);
     ch = cc_calloc(1, sizeof *ch);
-    if (ups == NULL || blobs == NULL || ch == NULL ||
+    if (ups == NULL || meta == NULL || ch == NULL ||
         (ch->v = cc_calloc(txn->npend + 1, sizeof *ch->v)) == NULL) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
         goto out;
@@ -579,7 +583,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (p->old != NULL)
             ups[n++] = (persist_update){k, dur_blob_bytes(p->old), upper, -1};
         if (p->cur != NULL) {
-            blobs[n] = p->cur;
+            meta[n] = (dur__meta){p->cur, p->oid, true};
             ups[n++] = (persist_update){k, dur_blob_bytes(p->cur), upper, +1};
         }
         dur_change *c = &ch->v[nch];
@@ -620,7 +624,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (rc != CC_OK)
             goto out;
         pthread_mutex_lock(&cat->lock);
-        rc = dur__catalog_advance(cat, ups, blobs, n, upper + 1, err);
+        rc = dur__catalog_advance(cat, ups, meta, n, upper + 1, err);
         if (rc != CC_OK)
             cat->broken = true; /* durable but not cached: the handle must be reopened */
         pthread_mutex_unlock(&cat->lock);
@@ -636,7 +640,7 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
 out:
     dur_changes_free(ch);
     cc_free(ups);
-    cc_free(blobs);
+    cc_free(meta);
     txn_free(txn);
     return rc;
 }

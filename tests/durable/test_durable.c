@@ -442,6 +442,53 @@ Test(dur_txn, oids_skip_used_ones_and_allocate_id_commits_two_updates)
     pfix_close(&f);
 }
 
+Test(dur_txn, external_names_skip_the_name_check_but_still_track_oids)
+{
+    pfix f;
+    dfix_open(&f, PERSIST_BACKEND_FILE);
+    dur_options o = {
+        .mode = DUR_MODE_WRITABLE, .deploy_generation = 1, .names = DUR_NAMES_EXTERNAL};
+    dur_catalog *cat;
+    cc_err err;
+    cr_assert_eq(dur_open(f.c, &o, &cat, &err), CC_OK, "%s", err.msg);
+    dur_txn *t = dbegin(cat);
+    uint32_t oid;
+    cr_assert_eq(dur_txn_allocate_oid(t, &oid, NULL), CC_OK);
+    cr_assert_eq(
+        item_put(t, true, 500, 1, "same", COWCAT__CATALOG__ITEM_KIND__ITEM_KIND_TABLE, oid, &err),
+        CC_OK, "%s", err.msg);
+    /* The layer above owns uniqueness: a second "same" is not this layer's to refuse. */
+    cr_assert_eq(item_put(t, true, 501, 1, "same", COWCAT__CATALOG__ITEM_KIND__ITEM_KIND_TABLE,
+                          oid + 1, &err),
+                 CC_OK, "%s", err.msg);
+    dcommit(t);
+    const dur_snapshot *s = dur_snapshot_acquire(cat);
+    Cowcat__Catalog__CatalogId scope = COWCAT__CATALOG__CATALOG_ID__INIT;
+    scope.value = 1;
+    cr_assert_null(dur_snapshot_find_name(s, DUR_NAME_RELATION, &scope, "same"));
+    cr_assert(dur_snapshot_oid_used(s, oid) && dur_snapshot_oid_used(s, oid + 1),
+              "OIDs are tracked without a name index");
+    snap_check(s, "external names");
+    t = dbegin(cat);
+    uint32_t next;
+    cr_assert_eq(dur_txn_allocate_oid(t, &next, NULL), CC_OK);
+    cr_assert_eq(next, oid + 2, "allocation skips the OIDs written with external names");
+    cr_assert_eq(item_del(t, 500, NULL), CC_OK);
+    dcommit(t);
+    cr_assert_not(dur_snapshot_oid_used(dur_snapshot_acquire(cat), oid));
+    dur_close(cat);
+
+    pfix_reopen(&f);
+    cr_assert_eq(dur_open(f.c, &o, &cat, &err), CC_OK, "%s", err.msg);
+    s = dur_snapshot_acquire(cat);
+    cr_assert_not(dur_snapshot_oid_used(s, oid));
+    cr_assert(dur_snapshot_oid_used(s, oid + 1));
+    cr_assert_null(dur_snapshot_find_name(s, DUR_NAME_RELATION, &scope, "same"));
+    snap_check(s, "external names after reopen");
+    dur_close(cat);
+    pfix_close(&f);
+}
+
 typedef struct audit_scan {
     size_t n;
     uint64_t max_id;

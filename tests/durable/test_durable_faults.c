@@ -181,7 +181,7 @@ crash_child(const char *dir)
     persist_client *c;
     if (persist_client_open(&po, &c, NULL) != CC_OK)
         _exit(3);
-    dur_options o = {DUR_MODE_WRITABLE, 1, NULL, NULL, NULL};
+    dur_options o = {.mode = DUR_MODE_WRITABLE, .deploy_generation = 1};
     dur_catalog *cat;
     if (dur_open(c, &o, &cat, NULL) != CC_OK)
         _exit(4);

@@ -57,7 +57,7 @@ fencing(persist_backend_kind kind)
     cr_assert_null(item_name(dur_snapshot_acquire(w2), 3));
 
     /* an older deploy generation cannot take over */
-    dur_options o = {DUR_MODE_WRITABLE, 0, NULL, NULL, NULL};
+    dur_options o = {.mode = DUR_MODE_WRITABLE};
     dur_catalog *old;
     cr_assert_eq(dur_open(f.c, &o, &old, &err), CC_FENCED, "%s", err.msg);
     /* a newer one can, and fences w2 */
@@ -104,7 +104,7 @@ Test(dur_follow, a_read_only_follower_sees_every_commit_in_order)
     dfix_open(&f, PERSIST_BACKEND_MEM);
     dur_catalog *w = dopen(f.c, DUR_MODE_WRITABLE, 1);
     follow_log log = {{0}, 0, 0};
-    dur_options o = {DUR_MODE_READ_ONLY, 0, NULL, on_change, &log};
+    dur_options o = {.mode = DUR_MODE_READ_ONLY, .on_change = on_change, .on_change_arg = &log};
     dur_catalog *ro;
     cc_err err;
     cr_assert_eq(dur_open(f.c, &o, &ro, &err), CC_OK, "%s", err.msg);

@@ -9,12 +9,13 @@
  *   objects   cat_ref -> cat_object        entries by id
  *   oids      oid -> cat_object            entries by global id (the OID
  *                                          clients see: regclass, pg_class)
- *   names     [ns][scope ref][name] -> cat_object
+ *   names     hash of [ns][scope ref][name] -> cat_object (an exact-key
+ *             overflow map holds the rare names whose 64-bit hashes collide)
  *             ns: database, schema (scope = database; 0 = ambient),
  *             relation / type (scope = schema), role, cluster
  *   members   [parent ref][child ref]      database -> schemas, schema -> items
  *   used_by   [used ref][user ref]         the reverse of every item's `uses`
- *   owned     [owner ref][object ref]      role -> the objects it owns
+ *   owned     owner ref -> count           objects per role (DROP ROLE)
  *   comments  encoded CommentKey -> text
  *   config    system configuration name -> value (ALTER SYSTEM; limits)
  * plus a count per object kind. Per-parent counts are range counts of
@@ -121,14 +122,14 @@ const char *cat_kind_name(cat_kind k);
  */
 typedef struct cat_object {
     cat_ref ref;           /* class and id */
-    cat_kind kind;         /* what it is */
-    uint32_t oid;          /* 0 for clusters */
     cat_ref parent;        /* schema: its database (0: ambient); item: its schema; else 0 */
     cat_ref owner;         /* the owning role (0: roles themselves) */
     const char *name;      /* the object's own name (unqualified) */
     const dur_blob *value; /* the encoded durable value (DatabaseValue, ItemValue, ...) */
-    size_t nuses;          /* items: the objects it depends on */
-    const cat_ref *uses;
+    const cat_ref *uses;   /* items: the objects it depends on */
+    uint32_t nuses;
+    uint32_t oid;  /* 0 for clusters */
+    cat_kind kind; /* what it is */
 } cat_object;
 
 /* Returns a new reference to o. */
@@ -185,6 +186,8 @@ uint64_t cat_state_count(const cat_state *s, cat_kind k);
 uint64_t cat_state_count_members(const cat_state *s, cat_ref parent);
 /* Number of objects that use ref (its direct dependents). O(log n). */
 uint64_t cat_state_count_used_by(const cat_state *s, cat_ref ref);
+/* Number of objects role owns. O(1) (a count per role, not an index). */
+uint64_t cat_state_count_owned(const cat_state *s, cat_ref role);
 /* The comment on object ref (column 0: the object itself), or NULL. */
 const char *cat_state_comment(const cat_state *s, cat_ref ref, uint32_t column);
 /* The system configuration value of name (ALTER SYSTEM), or NULL. */
@@ -198,14 +201,13 @@ uint64_t cat_state_upper(const cat_state *s);
 
 /*
  * Ordered walks of a relation between objects: calls fn(arg, child) for the
- * members of parent (schemas of a database, items of a schema), the users
- * of ref (its dependents), or the objects a role owns, in ref order. O(log n + k).
+ * members of parent (schemas of a database, items of a schema) or the users
+ * of ref (its dependents), in ref order. O(log n + k).
  * fn returns 0 to go on; the walk returns fn's first non-zero result.
  */
 typedef int (*cat_walk_fn)(void *arg, const cat_object *o);
 int cat_state_walk_members(const cat_state *s, cat_ref parent, cat_walk_fn fn, void *arg);
 int cat_state_walk_used_by(const cat_state *s, cat_ref ref, cat_walk_fn fn, void *arg);
-int cat_state_walk_owned(const cat_state *s, cat_ref role, cat_walk_fn fn, void *arg);
 /* Every object of the version, in hash order (O(n): tools, checks, builtin views). */
 int cat_state_walk_all(const cat_state *s, cat_walk_fn fn, void *arg);
 

@@ -151,12 +151,26 @@ void dur_changes_free(dur_changes *c);
  */
 typedef void (*dur_follow_fn)(void *arg, const dur_changes *changes);
 
+/*
+ * Who enforces name uniqueness. CHECKED: this layer, through the Snapshot's
+ * name indexes (standalone use). EXTERNAL: the layer above (catalog/ keeps
+ * its own name maps and checks every write): the Snapshot keeps no name
+ * indexes, writes skip the check, dur_snapshot_find_name finds nothing —
+ * one index per name in the process instead of two, and no value decoded on
+ * the create path.
+ */
+typedef enum dur_names {
+    DUR_NAMES_CHECKED = 0,
+    DUR_NAMES_EXTERNAL = 1,
+} dur_names;
+
 typedef struct dur_options {
     dur_mode mode;
     uint64_t deploy_generation; /* a writer with a lower generation than stored is refused */
     const char *shard_id;       /* NULL: "catalog" */
     dur_follow_fn on_change;    /* read-only only; may be NULL */
     void *on_change_arg;
+    dur_names names; /* default DUR_NAMES_CHECKED */
 } dur_options;
 
 /* --- open, close ----------------------------------------------------------- */
@@ -197,7 +211,8 @@ const dur_snapshot *dur_snapshot_acquire(dur_catalog *cat);
 const dur_blob *dur_snapshot_find(const dur_snapshot *s, dur_collection coll, pmap_bytes key);
 /* Number of entries of a collection (audit log: the durable count). */
 size_t dur_snapshot_count(const dur_snapshot *s, dur_collection coll);
-/* The encoded key of the object named (scope, name) in index idx, or NULL.
+/* The encoded key of the object named (scope, name) in index idx, or NULL
+ * (always NULL under DUR_NAMES_EXTERNAL).
  * scope: the database (DUR_NAME_SCHEMA; NULL = ambient) or schema
  * (RELATION/TYPE); ignored for the other indexes. */
 const dur_blob *dur_snapshot_find_name(const dur_snapshot *s, dur_name_index idx,
