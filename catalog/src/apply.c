@@ -23,17 +23,17 @@ edge(pmap_txn *pt, pmap_omap *m, cat_ref from, cat_ref to, bool add, cc_err *err
     return pmap_omap_del(pt, m, k, sizeof k, NULL, err);
 }
 
-/* Adds delta to role's owned count (an entry exists only while > 0). */
+/* Adds delta to a per-role count in m (an entry exists only while > 0). */
 static cc_code
-owned_adjust(cat_state *s, pmap_txn *pt, cat_ref role, int delta, cc_err *err)
+count_adjust(pmap_hamt *m, pmap_txn *pt, cat_ref role, int delta, cc_err *err)
 {
-    uint64_t n = cat_state_count_owned(s, role);
+    uint64_t n = (uint64_t)(uintptr_t)pmap_hamt_find_u64(m, role);
     if (delta < 0 && n == 0)
-        return cc_err_set(err, CC_CORRUPT, "catalog owner count of a role went negative");
+        return cc_err_set(err, CC_CORRUPT, "catalog per-role count went negative");
     n = delta > 0 ? n + 1 : n - 1;
     if (n == 0)
-        return pmap_hamt_del_u64(pt, &s->owned, role, NULL, err);
-    return pmap_hamt_put_u64(pt, &s->owned, role, (void *)(uintptr_t)n, NULL, err);
+        return pmap_hamt_del_u64(pt, m, role, NULL, err);
+    return pmap_hamt_put_u64(pt, m, role, (void *)(uintptr_t)n, NULL, err);
 }
 
 /* Adds (add) or removes every derived entry of o. */
@@ -50,7 +50,11 @@ derived(cat_state *s, pmap_txn *pt, const cat_object *o, bool add, cc_err *err)
     if (rc == CC_OK && o->parent != 0)
         rc = edge(pt, &s->members, o->parent, o->ref, add, err);
     if (rc == CC_OK && o->owner != 0)
-        rc = owned_adjust(s, pt, o->owner, add ? +1 : -1, err);
+        rc = count_adjust(&s->owned, pt, o->owner, add ? +1 : -1, err);
+    uint32_t nacl;
+    const cat_ref *acl = cat__obj_acl(o, &nacl);
+    for (uint32_t i = 0; i < nacl && rc == CC_OK; i++)
+        rc = count_adjust(&s->granted, pt, acl[i], add ? +1 : -1, err);
     for (size_t i = 0; i < o->nuses && rc == CC_OK; i++) {
         bool dup = false; /* a use listed twice has one edge */
         for (size_t j = 0; j < i && !dup; j++)

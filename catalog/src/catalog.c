@@ -109,10 +109,13 @@ catalog_new(const cat_options *opts)
         return NULL;
     if (opts != NULL)
         cat->opts = *opts;
-#ifndef NDEBUG
-    else
-        cat->opts.check_every_txn = true;
+    if (cat->opts.check == CAT_CHECK_DEFAULT) {
+#ifdef NDEBUG
+        cat->opts.check = CAT_CHECK_NONE;
+#else
+        cat->opts.check = CAT_CHECK_INCREMENTAL;
 #endif
+    }
     pthread_mutex_init(&cat->lock, NULL);
     return cat;
 }
@@ -137,6 +140,57 @@ cat_open(dur_catalog *dur, const cat_options *opts, cat_catalog **out, cc_err *e
     return CC_OK;
 }
 
+/* The refs of the objects an append changes (object collections only). */
+static size_t
+changed_refs(const dur_changes *ch, cat_ref *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->n; i++) {
+        cat_class cls = cat__coll_class(ch->v[i].coll);
+        ProtobufCMessage *k;
+        cc_err e;
+        if (cls == 0 ||
+            dur_decode(ch->v[i].coll, DUR_PART_KEY, dur_blob_bytes(ch->v[i].key), &k, &e) != CC_OK)
+            continue; /* an undecodable key fails the apply below, which rebuilds */
+        out[n++] = cat_ref_from_id(cls, ((Cowcat__Catalog__ItemKey *)k)->id);
+        protobuf_c_message_free_unpacked(k, NULL);
+    }
+    return n;
+}
+
+/*
+ * Tells the subscriber what one append changed, as the writer does: -1 for
+ * each object's previous version (from cur), +1 for its new one (from next).
+ * Both versions are held by references taken here, so the call is safe after
+ * the new version is published and the old one retired.
+ */
+static void
+notify(cat_catalog *cat, const cat_state *cur, const cat_state *next, const cat_ref *refs, size_t n,
+       uint64_t upper)
+{
+    cat_change *c = cc_malloc((2 * n + 1) * sizeof *c);
+    if (c == NULL)
+        n = 0; /* out of memory: the subscriber gets the upper without the list */
+    cat_change none;
+    if (c == NULL)
+        c = &none;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cat_object *o = cat_state_find(cur, refs[i]), *nw = cat_state_find(next, refs[i]);
+        if (o == nw)
+            continue;
+        if (o != NULL)
+            c[k++] = (cat_change){cat_object_ref(o), -1};
+        if (nw != NULL)
+            c[k++] = (cat_change){cat_object_ref(nw), +1};
+    }
+    cat->opts.on_commit(cat->opts.on_commit_arg, c, k, upper);
+    for (size_t i = 0; i < k; i++)
+        cat_object_unref(c[i].object);
+    if (c != &none)
+        cc_free(c);
+}
+
 /* The durable follower callback: apply one append to a new version. */
 static void
 on_durable_change(void *arg, const dur_changes *ch)
@@ -151,6 +205,8 @@ on_durable_change(void *arg, const dur_changes *ch)
     cc_err err;
     pmap_txn *pt = NULL;
     cat_state *next = cat->stale ? NULL : cc_malloc(sizeof *next);
+    cat_ref *refs = cc_malloc((ch->n + 1) * sizeof *refs);
+    size_t nrefs = refs ? changed_refs(ch, refs) : 0;
     cc_code rc = next == NULL ? CC_NOMEM : pmap_txn_begin(cat->domain, &pt, &err);
     if (rc == CC_OK) {
         *next = *cur;
@@ -162,58 +218,29 @@ on_durable_change(void *arg, const dur_changes *ch)
     }
     if (rc != CC_OK) {
         /* Could not follow this append: rebuild from the durable Snapshot,
-         * which already holds it (retried on the next append if that fails). */
+         * which already holds it (retried on the next append if that fails).
+         * Subscribers are not told what a rebuild changed. */
         if (pt != NULL)
             pmap_txn_abort(pt);
         cc_free(next);
         cat->stale = true;
-    }
-    if (cat->stale) {
         if (build(cat, dur_snapshot_acquire(cat->dur), &next, &err) == CC_OK) {
             atomic_store_explicit(&cat->cur, next, memory_order_release);
             cat->stale = false;
             retire(cat, cur);
         }
         pthread_mutex_unlock(&cat->lock);
+        cc_free(refs);
         return;
     }
     next->upper = ch->upper;
+    /* The old objects must outlive the retirement of cur: notify before commit. */
     atomic_store_explicit(&cat->cur, next, memory_order_release);
+    if (cat->opts.on_commit != NULL)
+        notify(cat, cur, next, refs, nrefs, ch->upper);
     pmap_txn_commit(pt);
     pthread_mutex_unlock(&cat->lock);
-    if (cat->opts.on_commit == NULL)
-        return;
-    /* The follower's change list: the objects the append touched. */
-    for (size_t i = 0; i < ch->n; i++) {
-        cat_class cls = cat__coll_class(ch->v[i].coll);
-        if (cls == 0)
-            continue;
-        ProtobufCMessage *k;
-        if (dur_decode(ch->v[i].coll, DUR_PART_KEY, dur_blob_bytes(ch->v[i].key), &k, &err) !=
-            CC_OK)
-            continue;
-        cat_ref ref = cat_ref_from_id(cls, ((Cowcat__Catalog__ItemKey *)k)->id);
-        protobuf_c_message_free_unpacked(k, NULL);
-        const cat_object *o = cat_state_find(next, ref);
-        if (o != NULL) {
-            cat_change c = {o, +1};
-            cat->opts.on_commit(cat->opts.on_commit_arg, &c, 1, ch->upper);
-        } else {
-            /* Dropped: report the ref through a transient object of the old value. */
-            ProtobufCMessage *v;
-            cat__obj *x;
-            if (ch->v[i].old_value == NULL ||
-                dur_decode(ch->v[i].coll, DUR_PART_VALUE, dur_blob_bytes(ch->v[i].old_value), &v,
-                           &err) != CC_OK)
-                continue;
-            if (cat__obj_new(ref, v, ch->v[i].old_value, &x, &err) == CC_OK) {
-                cat_change c = {&x->pub, -1};
-                cat->opts.on_commit(cat->opts.on_commit_arg, &c, 1, ch->upper);
-                cat_object_unref(&x->pub);
-            }
-            protobuf_c_message_free_unpacked(v, NULL);
-        }
-    }
+    cc_free(refs);
 }
 
 cc_code

@@ -89,6 +89,16 @@ check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *e
         return bad(err, o, "owner is not an existing role");
     if (o->owner != 0 && cat_state_count_owned(s, o->owner) == 0)
         return bad(err, o, "not counted among its owner's objects");
+    uint32_t nacl;
+    const cat_ref *acl = cat__obj_acl(o, &nacl);
+    for (uint32_t i = 0; i < nacl; i++) {
+        const cat_object *r = cat_state_find(s, acl[i]);
+        if (r == NULL || r->kind != CAT_KIND_ROLE)
+            return bad(err, o, "privileges name a role that does not exist");
+        if (cat_state_count_granted(s, acl[i]) == 0)
+            return bad(err, o, "privileges not counted for their role");
+    }
+
     for (size_t i = 0; i < o->nuses; i++) {
         const cat_object *u = cat_state_find(s, o->uses[i]);
         if (u == NULL || cat_ref_class(u->ref) != CAT_CLASS_ITEM)
@@ -106,6 +116,11 @@ check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *e
     cc_code rc = cat_object_decode(o, &m, err);
     if (rc != CC_OK)
         return rc;
+    /* Items carry the statement that created them (the parse callback, when
+     * given, checks that it parses; without one it must at least be there). */
+    bool sql_ok =
+        cls != CAT_CLASS_ITEM || (((Cowcat__Catalog__ItemValue *)m)->create_sql != NULL &&
+                                  ((Cowcat__Catalog__ItemValue *)m)->create_sql[0] != '\0');
     cat__obj *re;
     rc = cat__obj_new(o->ref, m, o->value, &re, err);
     protobuf_c_message_free_unpacked(m, NULL);
@@ -113,11 +128,13 @@ check_object(const cat_state *s, const cat_object *o, bool neighbours, cc_err *e
         return rc;
     bool same = re->pub.kind == o->kind && re->pub.oid == o->oid && re->pub.parent == o->parent &&
                 re->pub.owner == o->owner && strcmp(re->pub.name, o->name) == 0 &&
-                re->pub.nuses == o->nuses &&
-                memcmp(re->pub.uses, o->uses, o->nuses * sizeof *o->uses) == 0;
+                re->pub.nuses == o->nuses && re->nacl == ((const cat__obj *)o)->nacl &&
+                memcmp(re->pub.uses, o->uses, (o->nuses + re->nacl) * sizeof *o->uses) == 0;
     cat_object_unref(&re->pub);
     if (!same)
         return bad(err, o, "cached fields differ from its durable value");
+    if (!sql_ok)
+        return bad(err, o, "item without create_sql");
     if (!neighbours)
         return CC_OK;
     dep_ctx c = {s, o, err, CC_OK};
@@ -136,7 +153,7 @@ check_gone(const cat_state *s, cat_ref ref, cc_err *err)
         return cc_err_set(err, CC_CORRUPT,
                           "catalog check: dropped object %s still has dependents or members",
                           cat_ref_str(ref, b));
-    if (cat_state_count_owned(s, ref) != 0)
+    if (cat_state_count_owned(s, ref) != 0 || cat_state_count_granted(s, ref) != 0)
         return cc_err_set(err, CC_CORRUPT, "catalog check: dropped role %s still owns objects",
                           cat_ref_str(ref, b));
     return CC_OK;
@@ -170,6 +187,8 @@ typedef struct full_ctx {
     uint64_t count[CAT_NKIND];
     size_t with_oid, with_parent, with_owner, uses;
     cat_ref *owners; /* owner of every owned object, for the recount */
+    cat_ref *grants; /* every (object, role) privilege naming, for the recount */
+    size_t ngrants, capgrants;
 } full_ctx;
 
 static int
@@ -183,6 +202,20 @@ full_one(void *arg, const cat_object *o)
     c->with_parent += o->parent != 0;
     if (o->owner != 0)
         c->owners[c->with_owner++] = o->owner;
+    uint32_t nacl;
+    const cat_ref *acl = cat__obj_acl(o, &nacl);
+    if (c->ngrants + nacl > c->capgrants) {
+        size_t cap = 2 * (c->ngrants + nacl) + 16;
+        cat_ref *g = cc_realloc(c->grants, cap * sizeof *g);
+        if (g == NULL) {
+            c->rc = cc_err_set(c->err, CC_NOMEM, "out of memory checking the catalog");
+            return 1;
+        }
+        c->grants = g;
+        c->capgrants = cap;
+    }
+    for (uint32_t i = 0; i < nacl; i++)
+        c->grants[c->ngrants++] = acl[i];
     for (size_t i = 0; i < o->nuses; i++) {
         bool dup = false;
         for (size_t j = 0; j < i; j++)
@@ -214,9 +247,9 @@ ref_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The owned counts equal a recount of the objects' owners. */
+/* A per-role count map m equals a recount of roles[0..n) (one per naming). */
 static cc_code
-check_owned(const cat_state *s, cat_ref *owners, size_t n, cc_err *err)
+check_counts(const pmap_hamt *m, const char *what, cat_ref *owners, size_t n, cc_err *err)
 {
     qsort(owners, n, sizeof *owners, ref_cmp);
     size_t roles = 0;
@@ -225,40 +258,44 @@ check_owned(const cat_state *s, cat_ref *owners, size_t n, cc_err *err)
         while (j < n && owners[j] == owners[i])
             j++;
         char b[24];
-        if (cat_state_count_owned(s, owners[i]) != j - i)
-            return cc_err_set(err, CC_CORRUPT,
-                              "catalog check: role %s owns %zu objects, counted %llu",
-                              cat_ref_str(owners[i], b), j - i,
-                              (unsigned long long)cat_state_count_owned(s, owners[i]));
+        if ((uint64_t)(uintptr_t)pmap_hamt_find_u64(m, owners[i]) != j - i)
+            return cc_err_set(
+                err, CC_CORRUPT, "catalog check: role %s %s %zu objects, counted %llu",
+                cat_ref_str(owners[i], b), what, j - i,
+                (unsigned long long)(uint64_t)(uintptr_t)pmap_hamt_find_u64(m, owners[i]));
         roles++;
         i = j;
     }
-    if (pmap_hamt_count(&s->owned) != roles)
-        return cc_err_set(err, CC_CORRUPT, "catalog check: %zu owner counts for %zu owning roles",
-                          pmap_hamt_count(&s->owned), roles);
+    if (pmap_hamt_count(m) != roles)
+        return cc_err_set(err, CC_CORRUPT,
+                          "catalog check: %zu counts for %zu roles that %s objects",
+                          pmap_hamt_count(m), roles, what);
     return CC_OK;
 }
 
-cc_code
-cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
+/* Full check; pt: the transaction still writing s (NULL: s is sealed). */
+static cc_code
+check_full(const cat_state *s, const pmap_txn *pt, cat_parse_fn parse, void *parse_arg, cc_err *err)
 {
-    cc_code rc = pmap_hamt_check(&s->objects, NULL, err);
+    cc_code rc = pmap_hamt_check(&s->objects, pt, err);
     if (rc == CC_OK)
-        rc = pmap_hamt_check(&s->names, NULL, err);
+        rc = pmap_hamt_check(&s->names, pt, err);
     if (rc == CC_OK)
-        rc = pmap_hamt_check(&s->oids, NULL, err);
+        rc = pmap_hamt_check(&s->oids, pt, err);
     if (rc == CC_OK)
-        rc = pmap_omap_check(&s->members, NULL, err);
+        rc = pmap_omap_check(&s->members, pt, err);
     if (rc == CC_OK)
-        rc = pmap_omap_check(&s->used_by, NULL, err);
+        rc = pmap_omap_check(&s->used_by, pt, err);
     if (rc == CC_OK)
-        rc = pmap_hamt_check(&s->owned, NULL, err);
+        rc = pmap_hamt_check(&s->owned, pt, err);
     if (rc == CC_OK)
-        rc = pmap_hamt_check(&s->names_x, NULL, err);
+        rc = pmap_hamt_check(&s->granted, pt, err);
     if (rc == CC_OK)
-        rc = pmap_omap_check(&s->comments, NULL, err);
+        rc = pmap_hamt_check(&s->names_x, pt, err);
     if (rc == CC_OK)
-        rc = pmap_hamt_check(&s->config, NULL, err);
+        rc = pmap_omap_check(&s->comments, pt, err);
+    if (rc == CC_OK)
+        rc = pmap_hamt_check(&s->config, pt, err);
     if (rc != CC_OK)
         return rc;
     size_t nobj = pmap_hamt_count(&s->objects);
@@ -267,8 +304,11 @@ cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
         return cc_err_set(err, CC_NOMEM, "out of memory checking the catalog");
     cat_state_walk_all(s, full_one, &c);
     if (c.rc == CC_OK)
-        c.rc = check_owned(s, c.owners, c.with_owner, err);
+        c.rc = check_counts(&s->owned, "owns", c.owners, c.with_owner, err);
+    if (c.rc == CC_OK)
+        c.rc = check_counts(&s->granted, "is named by the privileges of", c.grants, c.ngrants, err);
     cc_free(c.owners);
+    cc_free(c.grants);
     if (c.rc != CC_OK)
         return c.rc;
     if (pmap_hamt_count(&s->names) + pmap_hamt_count(&s->names_x) != nobj ||
@@ -322,4 +362,20 @@ cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
                               (long long)want);
     }
     return CC_OK;
+}
+
+cc_code
+cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err)
+{
+    if (s == NULL)
+        return cc_err_set(err, CC_INVALID, "cat_check: NULL state");
+    return check_full(s, NULL, parse, parse_arg, err);
+}
+
+cc_code
+cat_txn_check(const cat_txn *txn, cat_parse_fn parse, void *parse_arg, cc_err *err)
+{
+    if (txn == NULL)
+        return cc_err_set(err, CC_INVALID, "cat_txn_check: NULL transaction");
+    return check_full(&txn->work, txn->pt, parse, parse_arg, err);
 }

@@ -153,20 +153,34 @@ check_outside(void *arg, const cat_object *o)
     return 1;
 }
 
-/* A role may go only if every object it owns goes with it (no index of
- * owned objects is kept: the set is counted against the role's count). */
+/* A role may go only if every object it owns, and every object whose
+ * privileges name it, goes with it (no per-object index is kept: the set is
+ * counted against the role's counts). Privileges are not revoked for the
+ * caller: REVOKE first, as PostgreSQL requires. */
 static void
 check_role(drop_ctx *d, const cat_object *role)
 {
-    uint64_t owned = cat_state_count_owned(&d->t->work, role->ref), in_set = 0;
-    for (size_t i = 0; i < d->order.n; i++)
-        in_set += cat_state_find(&d->t->work, d->order.v[i])->owner == role->ref;
-    if (owned == in_set)
+    const cat_state *s = &d->t->work;
+    uint64_t owned = cat_state_count_owned(s, role->ref), owned_in = 0;
+    uint64_t granted = cat_state_count_granted(s, role->ref), granted_in = 0;
+    for (size_t i = 0; i < d->order.n; i++) {
+        const cat_object *o = cat_state_find(s, d->order.v[i]);
+        uint32_t n;
+        const cat_ref *acl = cat__obj_acl(o, &n);
+        owned_in += o->owner == role->ref;
+        for (uint32_t j = 0; j < n; j++)
+            granted_in += acl[j] == role->ref;
+    }
+    if (owned == owned_in && granted == granted_in)
         return;
     d->rc = cc_err_set_state(d->err, CC_DEPENDENTS, "2BP01",
                              "role \"%s\" cannot be dropped because some objects depend on it",
                              role->name);
-    cc_err_detail(d->err, "owner of %llu objects", (unsigned long long)(owned - in_set));
+    if (owned != owned_in)
+        cc_err_detail(d->err, "owner of %llu objects", (unsigned long long)(owned - owned_in));
+    else
+        cc_err_detail(d->err, "privileges for %llu objects",
+                      (unsigned long long)(granted - granted_in));
 }
 
 static cc_code

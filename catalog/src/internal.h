@@ -15,6 +15,7 @@
  *   members   [parent BE8][child BE8] -> 1        (schema/item with parent != 0)
  *   used_by   [used BE8][user BE8] -> 1           (one per distinct item use)
  *   owned     u64 owner ref -> count (word)       (owner != 0)
+ *   granted   u64 role ref -> count (word)        objects whose privileges name the role
  *   comments  [ref BE8][column BE4] -> cat__text
  *   config    name -> cat__text                   (system_configuration)
  *   count[k]  objects of kind k; limit[l]: parsed from config (default if absent)
@@ -33,7 +34,16 @@
 typedef struct cat__obj {
     cat_object pub;   /* pub.value holds one reference to the blob */
     atomic_uint refs; /* the maps' and callers' references */
+    uint32_t nacl;    /* distinct roles its privileges name: pub.uses[nuses..nuses+nacl) */
 } cat__obj;
+
+/* The roles o's privileges name (grantees and grantors; PUBLIC excluded). */
+static inline const cat_ref *
+cat__obj_acl(const cat_object *o, uint32_t *n)
+{
+    *n = ((const cat__obj *)o)->nacl;
+    return o->uses + o->nuses;
+}
 
 /* A refcounted NUL-terminated string (comments, config values). */
 typedef struct cat__text {
@@ -66,6 +76,7 @@ struct cat_state {
     pmap_omap members;
     pmap_omap used_by;
     pmap_hamt owned;
+    pmap_hamt granted;
     pmap_omap comments;
     pmap_hamt config;
     uint64_t count[CAT_NKIND];

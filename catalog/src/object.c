@@ -3,7 +3,7 @@
  * refs, kinds, the map types of a state, and key encodings.
  *
  * Object layout (one cc_malloc):
- *   [cat__obj][uses: nuses x cat_ref][name bytes NUL]
+ *   [cat__obj][uses: nuses x cat_ref][acl roles: nacl x cat_ref][name bytes NUL]
  * The encoded durable value is shared (a dur_blob reference), never copied;
  * the cached fields are what indexes and checks need without decoding.
  */
@@ -235,13 +235,16 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
     const char *name;
     uint32_t oid = 0;
     cat_ref parent = 0, owner = 0;
-    size_t nuses = 0;
+    size_t nuses = 0, nacl = 0;
     Cowcat__Catalog__CatalogId **uses = NULL;
+    Cowcat__Catalog__AclItem **acl = NULL;
     switch (cat_ref_class(ref)) {
     case CAT_CLASS_DATABASE: {
         const Cowcat__Catalog__DatabaseValue *v = (const void *)value;
         kind = CAT_KIND_DATABASE;
         name = v->name;
+        nacl = v->n_privileges;
+        acl = v->privileges;
         oid = v->oid;
         owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         break;
@@ -250,6 +253,8 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
         const Cowcat__Catalog__SchemaValue *v = (const void *)value;
         kind = CAT_KIND_SCHEMA;
         name = v->name;
+        nacl = v->n_privileges;
+        acl = v->privileges;
         oid = v->oid;
         owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         if (v->database_opt_case == COWCAT__CATALOG__SCHEMA_VALUE__DATABASE_OPT_DATABASE)
@@ -269,6 +274,8 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
         parent = cat_ref_from_id(CAT_CLASS_SCHEMA, v->schema);
         nuses = v->n_uses;
         uses = v->uses;
+        nacl = v->n_privileges;
+        acl = v->privileges;
         break;
     }
     case CAT_CLASS_ROLE: {
@@ -282,6 +289,8 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
         const Cowcat__Catalog__ClusterValue *v = (const void *)value;
         kind = CAT_KIND_CLUSTER;
         name = v->name;
+        nacl = v->n_privileges;
+        acl = v->privileges;
         owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         break;
     }
@@ -291,19 +300,33 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
     if (name == NULL)
         name = "";
     size_t nlen = strlen(name);
-    cat__obj *o = cc_malloc(sizeof *o + nuses * sizeof(cat_ref) + nlen + 1);
+    /* Each ACL item names at most two roles (grantee, grantor). */
+    cat__obj *o = cc_malloc(sizeof *o + (nuses + 2 * nacl) * sizeof(cat_ref) + nlen + 1);
     if (o == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory building a catalog object");
     cat_ref *u = (cat_ref *)(o + 1);
     for (size_t i = 0; i < nuses; i++)
         u[i] = uses[i] == NULL ? 0 : cat_ref_from_id(CAT_CLASS_ITEM, uses[i]);
-    char *n = (char *)(u + nuses);
+    size_t na = 0;
+    for (size_t i = 0; i < nacl; i++) {
+        cat_ref r[2] = {acl[i] ? cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) : 0,
+                        acl[i] ? cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantor) : 0};
+        for (int k = 0; k < 2; k++) {
+            bool seen = cat_ref_value(r[k]) == 0; /* PUBLIC (u0) or unset */
+            for (size_t j = 0; j < na && !seen; j++)
+                seen = u[nuses + j] == r[k];
+            if (!seen)
+                u[nuses + na++] = r[k];
+        }
+    }
+    char *n = (char *)(u + nuses + na);
     memcpy(n, name, nlen + 1);
     if (nuses > UINT32_MAX) {
         cc_free(o);
         return cc_err_set(err, CC_CORRUPT, "catalog item \"%s\" with %zu uses", name, nuses);
     }
     atomic_init(&o->refs, 1);
+    o->nacl = (uint32_t)na;
     o->pub = (cat_object){
         .ref = ref,
         .parent = parent,

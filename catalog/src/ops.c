@@ -133,6 +133,9 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
         rc = owner_of(t, op->u.create_item.owner, &owner, err);
     if (rc != CC_OK)
         return rc;
+    if (op->u.create_item.create_sql == NULL || op->u.create_item.create_sql[0] == '\0')
+        return cc_err_set(err, CC_INVALID, "creating \"%s\": create_sql is empty",
+                          op->u.create_item.name);
     cat_kind kind = op->u.create_item.kind;
     if (cat__kind_item_kind(kind) == COWCAT__CATALOG__ITEM_KIND__ITEM_KIND_UNSPECIFIED)
         return cc_err_set(err, CC_INVALID, "%s is not an item kind", cat_kind_name(kind));
@@ -212,7 +215,7 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
         v.schema = &sid;
         v.name = (char *)op->u.create_item.name;
         v.kind = cat__kind_item_kind(kind);
-        v.create_sql = (char *)(op->u.create_item.create_sql ? op->u.create_item.create_sql : "");
+        v.create_sql = (char *)op->u.create_item.create_sql;
         v.owner = &oidm;
         v.oid = oid;
         v.n_columns = ncol;
@@ -447,9 +450,10 @@ op_rename(cat_txn *t, const cat_op *op, cc_err *err)
     cc_code rc = check_name(nn, cat_kind_name(o->kind), err);
     cat_ref scope;
     cat__ns ns = cat__obj_ns(o, &scope);
+    /* Renaming to the current name is an error too, as in PostgreSQL. */
     if (rc == CC_OK)
-        rc = name_free(t, ns, scope, nn, o->ref, err);
-    if (rc != CC_OK || strcmp(nn, o->name) == 0)
+        rc = name_free(t, ns, scope, nn, 0, err);
+    if (rc != CC_OK)
         return rc;
     const cat_object *renamed = o; /* the old version: alive until the transaction ends */
     cat__refs deps = {0};

@@ -24,6 +24,7 @@ cat__state_init(cat_state *s, pmap_domain *d)
     pmap_omap_init(&s->members, d, &cat__edge_type);
     pmap_omap_init(&s->used_by, d, &cat__edge_type);
     pmap_hamt_init(&s->owned, d, &cat__u64_word_type);
+    pmap_hamt_init(&s->granted, d, &cat__u64_word_type);
     pmap_omap_init(&s->comments, d, &cat__comment_type);
     pmap_hamt_init(&s->config, d, &cat__config_type);
     for (int i = 0; i < CAT_NLIMIT; i++)
@@ -41,6 +42,7 @@ cat__state_clone(const cat_state *src, cat_state *dst)
     pmap_omap_clone(&src->members, &dst->members);
     pmap_omap_clone(&src->used_by, &dst->used_by);
     pmap_hamt_clone(&src->owned, &dst->owned);
+    pmap_hamt_clone(&src->granted, &dst->granted);
     pmap_omap_clone(&src->comments, &dst->comments);
     pmap_hamt_clone(&src->config, &dst->config);
 }
@@ -61,6 +63,8 @@ cat__state_drop(cat_state *s, pmap_txn *pt, cc_err *err)
         rc = pmap_omap_drop(pt, &s->used_by, err);
     if (rc == CC_OK)
         rc = pmap_hamt_drop(pt, &s->owned, err);
+    if (rc == CC_OK)
+        rc = pmap_hamt_drop(pt, &s->granted, err);
     if (rc == CC_OK)
         rc = pmap_omap_drop(pt, &s->comments, err);
     if (rc == CC_OK)
@@ -285,6 +289,12 @@ uint64_t
 cat_state_count_owned(const cat_state *s, cat_ref role)
 {
     return (uint64_t)(uintptr_t)pmap_hamt_find_u64(&s->owned, role);
+}
+
+uint64_t
+cat_state_count_granted(const cat_state *s, cat_ref role)
+{
+    return (uint64_t)(uintptr_t)pmap_hamt_find_u64(&s->granted, role);
 }
 
 int

@@ -503,8 +503,11 @@ cat_txn_commit(cat_txn *t, cc_err *err)
         goto fail;
     if ((rc = changes_of(t, &ch, &nch, err)) != CC_OK)
         goto fail;
-    if (cat->opts.check_every_txn &&
+    if (cat->opts.check == CAT_CHECK_INCREMENTAL &&
         (rc = cat_check_ids(&t->work, t->touched.v, t->touched.n, err)) != CC_OK)
+        goto fail;
+    if (cat->opts.check == CAT_CHECK_FULL &&
+        (rc = cat_txn_check(t, cat->opts.parse, cat->opts.parse_arg, err)) != CC_OK)
         goto fail;
     if ((next = cc_malloc(sizeof *next)) == NULL) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
@@ -524,13 +527,14 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     }
     *next = t->work;
     next->upper = dc != NULL ? dc->upper : t->base->upper;
+    bool appended = dc != NULL && dc->n > 0;
     dur_changes_free(dc);
     pthread_mutex_lock(&cat->lock);
     /* release: readers that acquire-load cur see the whole version. */
     atomic_store_explicit(&cat->cur, next, memory_order_release);
     pthread_mutex_unlock(&cat->lock);
     pmap_txn_commit(t->pt);
-    if (cat->opts.on_commit != NULL && nch > 0)
+    if (cat->opts.on_commit != NULL && appended)
         cat->opts.on_commit(cat->opts.on_commit_arg, ch, nch, next->upper);
     changes_free(ch, nch);
     txn_free(t);

@@ -166,6 +166,7 @@ const char *cat_limit_name(cat_limit l);
 /* --- versions (reads) ---------------------------------------------------------- */
 
 typedef struct cat_state cat_state;
+typedef struct cat_txn cat_txn;
 
 /* The object ref, or NULL. */
 const cat_object *cat_state_find(const cat_state *s, cat_ref ref);
@@ -188,6 +189,8 @@ uint64_t cat_state_count_members(const cat_state *s, cat_ref parent);
 uint64_t cat_state_count_used_by(const cat_state *s, cat_ref ref);
 /* Number of objects role owns. O(1) (a count per role, not an index). */
 uint64_t cat_state_count_owned(const cat_state *s, cat_ref role);
+/* Number of objects whose privileges name role (grantee or grantor). O(1). */
+uint64_t cat_state_count_granted(const cat_state *s, cat_ref role);
 /* The comment on object ref (column 0: the object itself), or NULL. */
 const char *cat_state_comment(const cat_state *s, cat_ref ref, uint32_t column);
 /* The system configuration value of name (ALTER SYSTEM), or NULL. */
@@ -239,6 +242,9 @@ typedef cc_code (*cat_parse_fn)(void *arg, const char *create_sql, cc_err *err);
  */
 cc_code cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err);
 
+/* As cat_check, for a version a transaction is still writing (cat_txn_state). */
+cc_code cat_txn_check(const cat_txn *txn, cat_parse_fn parse, void *parse_arg, cc_err *err);
+
 /*
  * Incremental check over refs and their neighbours (parent, owner, uses,
  * used_by, members): the same rules restricted to them. O(k log n).
@@ -259,27 +265,46 @@ typedef cc_code (*cat_rewrite_fn)(void *arg, const cat_state *s, const cat_objec
                                   const char *sql, const cat_object *renamed, const char *new_name,
                                   char **out, cc_err *err);
 
-/* Change-list callback: called after each commit with the changed objects. */
+/*
+ * Change-list callback: called once per durable append — by a writer after
+ * each commit that appended, by a follower for each append it applies —
+ * with -1 for each changed object's previous version and +1 for its new one
+ * (in ref order; n is 0 when only comments, configuration or bookkeeping
+ * changed) and the upper after the append (ascending). The objects are
+ * borrowed for the call. A writer calls it on its own thread after
+ * publishing; a follower on the thread that appended, holding the catalog's
+ * lock — it must not call cat_* functions of that catalog other than reading
+ * the objects it was given.
+ */
 typedef struct cat_change {
     const cat_object *object; /* borrowed for the call */
     int diff;                 /* -1: this version left; +1: this version arrived */
 } cat_change;
 typedef void (*cat_subscribe_fn)(void *arg, const cat_change *changes, size_t n, uint64_t upper);
 
+/* Which consistency check a commit runs on its new version, before writing. */
+typedef enum cat_check_mode {
+    CAT_CHECK_DEFAULT = 0,     /* debug builds: INCREMENTAL; release builds: NONE */
+    CAT_CHECK_NONE = 1,        /* no check */
+    CAT_CHECK_INCREMENTAL = 2, /* cat_check_ids over the touched objects: O(k log n) */
+    CAT_CHECK_FULL = 3,        /* cat_check over everything: O(n), an ablation for benchmarks */
+} cat_check_mode;
+
 typedef struct cat_options {
     cat_parse_fn parse; /* for cat_check of create_sql; may be NULL */
     void *parse_arg;
     cat_subscribe_fn on_commit; /* may be NULL; writer: after each commit; follower: each append */
     void *on_commit_arg;
-    bool check_every_txn; /* run cat_check_ids after every commit (default on in debug builds) */
+    cat_check_mode check; /* a failed check fails the commit (CORRUPT): nothing is written */
 } cat_options;
 
 /*
- * Opens the catalog over dur (borrowed; must outlive the catalog; its domain
- * is used for the state's maps): builds the state from dur's cached
- * Snapshot. A read-only dur makes a follower that applies every append.
- * Note: a follower must be opened with a dur opened for it — the durable
- * on_change option is installed by cat_open_follower.
+ * Opens the catalog over a writable dur (borrowed; must outlive the
+ * catalog; its domain is used for the state's maps): builds the state from
+ * dur's cached Snapshot, the one O(n) pass. opts may be NULL (defaults).
+ * While the catalog is open, write the durable catalog only through it: a
+ * transaction that finds dur's upper moved rebuilds the state (O(n)).
+ * Open dur with DUR_NAMES_EXTERNAL: names are then checked once, here.
  * Errors: CORRUPT (undecodable value), NOMEM.
  */
 cc_code cat_open(dur_catalog *dur, const cat_options *opts, cat_catalog **out, cc_err *err);
@@ -339,13 +364,25 @@ typedef enum cat_drop_behavior {
  *   it depends on (an index: its table first; a view: the relations it
  *   reads; a table: tables its foreign keys reference and types its columns
  *   use — see Column.type_ref).
+ *   create_sql must not be empty (ddl/ stores the statement). Owner 0 means
+ *   the role cowcat (CAT_ROLE_COWCAT), for every create op.
  * drop: the objects (any classes); CASCADE drops dependents transitively
  *   (a table referenced by a foreign key loses only the constraint; a column
  *   of a dropped type is dropped), RESTRICT fails with 2BP01 if any exist
- *   outside the set. A table's indexes and a schema's/database's members go
- *   with it as PostgreSQL does (a schema's members only under CASCADE).
+ *   outside the set. A table's indexes go with it, as PostgreSQL's automatic
+ *   dependencies; a schema's items only under CASCADE; a database takes all
+ *   its schemas and their items under either behaviour (PostgreSQL's DROP
+ *   DATABASE has no RESTRICT for contents). A role that owns objects, or
+ *   that privileges name, outside the set cannot be dropped (2BP01, either
+ *   behaviour; REVOKE first). System objects (s-ids) cannot be dropped.
  * rename: an item, schema, database, role or cluster; create_sql of the
  *   item and of its direct dependents is rewritten through rewrite.
+ *   Renaming to the current name fails like a clash (42P07, ...).
+ * comment: column comments are keyed by 1-based position; dropping column
+ *   p moves the comments of the columns after it down by one.
+ * config: only the limits (cat_limit_name) exist; values are non-negative
+ *   integers. A limit may be set below the current count: later creates of
+ *   that kind fail, existing objects stay.
  */
 typedef struct cat_op {
     cat_op_kind kind;
@@ -428,8 +465,6 @@ typedef struct cat_actor {
     uint64_t now_ms;  /* wall clock for the audit log; 0: now */
 } cat_actor;
 
-typedef struct cat_txn cat_txn;
-
 /*
  * Starts a transaction on the published version: O(1). actor may be NULL.
  * Errors: as dur_txn_begin (FENCED, INVALID for read-only / already open), NOMEM.
@@ -455,8 +490,14 @@ const cat_state *cat_txn_state(const cat_txn *txn);
  * O(touched)), writes the audit events, commits the durable transaction
  * (ONE compare_and_append; none if nothing changed) and publishes the new
  * version. Always frees txn. Errors: LIMIT (53400: `creating table would
- * violate max_tables limit (desired: 201, limit: 200, current: 200)`), and
- * those of dur_txn_commit. On error the published state and disk are unchanged.
+ * violate max_tables limit (desired: 201, limit: 200, current: 200)`;
+ * desired is the count at commit, current the count when the transaction
+ * began), CORRUPT (the configured check failed: nothing written), and those
+ * of dur_txn_commit. On error the published state is unchanged, and so is
+ * the disk except in dur_txn_commit's stated cases: NOMEM after the append
+ * (the commit is durable; the durable handle must be reopened and every
+ * later call fails with INTERNAL) and an I/O error whose repair also failed
+ * (persist: the record may be on disk; reopen to find out).
  */
 cc_code cat_txn_commit(cat_txn *txn, cc_err *err);
 
