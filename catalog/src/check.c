@@ -251,7 +251,8 @@ ref_cmp(const void *a, const void *b)
 static cc_code
 check_counts(const pmap_hamt *m, const char *what, cat_ref *owners, size_t n, cc_err *err)
 {
-    qsort(owners, n, sizeof *owners, ref_cmp);
+    if (n > 1)
+        qsort(owners, n, sizeof *owners, ref_cmp);
     size_t roles = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;

@@ -399,8 +399,8 @@ io_fault_walk(const io_case *ic)
         persist_io_faults_fini(&fi);
     }
     cr_assert_gt(fired_runs, 0, "the fault never fired");
-    cr_log_info("io fault op %d: %d faulted commits, %d of them found committed on reopen",
-                (int)ic->op, fired_runs, mixed_seen_after);
+    fprintf(stderr, "io fault op %d: %d faulted commits, %d of them found committed on reopen\n",
+            (int)ic->op, fired_runs, mixed_seen_after);
 }
 
 Test(cat_faults, a_failed_write_during_commit_leaves_the_state_before_or_after)
@@ -496,7 +496,7 @@ Test(cat_faults, every_allocation_failure_while_applying_ops_changes_nothing)
             break;
     }
     cr_assert_gt(failures, 10, "the walk must hit the transaction many times (%zu)", failures);
-    cr_log_info("apply walk: %zu allocation points", failures);
+    fprintf(stderr, "apply walk: %zu allocation points\n", failures);
     /* and the same transaction commits afterwards */
     cat_txn *txn;
     cc_err err;
@@ -590,8 +590,7 @@ alloc_child(cfix *f, uint64_t n, pmap_fp fp_after, int fd)
  * the process after a durable append (by design: the log is intact); those N
  * are counted and reported, not failed.
  */
-Test(cat_faults, every_allocation_failure_through_commit_is_nomem_and_keeps_the_published_state,
-     .timeout = 600)
+Test(cat_faults, every_allocation_failure_through_commit_is_nomem_and_keeps_the_published_state)
 {
     pmap_fp fp_before, fp_after;
     replica_fps(&fp_before, &fp_after);
@@ -667,8 +666,8 @@ Test(cat_faults, every_allocation_failure_through_commit_is_nomem_and_keeps_the_
     }
     cr_assert(done, "the walk did not reach an N past the transaction's allocations");
     cr_assert_gt(failures, 10, "the walk must hit the transaction many times (%zu)", failures);
-    cr_log_info("allocation walk: %llu points, %zu NOMEM failures, %zu persist stops",
-                (unsigned long long)n - 1, failures, aborted);
+    fprintf(stderr, "allocation walk: %llu points, %zu NOMEM failures, %zu persist stops\n",
+            (unsigned long long)n - 1, failures, aborted);
     fprintf(stderr,
             "cat_faults allocation walk: %llu points, %zu NOMEM (%zu after the durable append, "
             "first N=%llu: \"%s\"), %zu persist aborts\n",
@@ -684,7 +683,7 @@ Test(cat_faults, every_allocation_failure_through_commit_is_nomem_and_keeps_the_
 
 #define BATCH 1000
 
-Test(cat_scale, single_ops_stay_cheap_after_many_tables, .timeout = 3600)
+Test(cat_scale, single_ops_stay_cheap_after_many_tables)
 {
     long total = tu_env_long("COWCAT_SCALE_OBJECTS", 200000);
     cr_assert_gt(total, 0);

@@ -807,7 +807,7 @@ run_round(uint64_t base_seed, int round, persist_backend_kind kind)
     free(c);
 }
 
-Test(cat_model, random_transactions_match_the_reference_model, .timeout = 300)
+Test(cat_model, random_transactions_match_the_reference_model)
 {
     uint64_t seed = tu_seed("cat_model");
     for (int r = 0; r < ROUNDS; r++)
