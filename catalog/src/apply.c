@@ -1,12 +1,12 @@
 /*
  * catalog/src/apply.c — the one function that turns a durable change into
- * state changes, and the load of a whole state from a durable Snapshot.
+ * state changes (load.c builds the same maps in bulk at open).
  *
  * For an object entry: the old object (found by ref) loses its derived
- * entries — name, OID, member edge, use edges, owner edge, kind count — and
- * the new one gains them. Nothing requires referenced objects to exist, so
- * entries apply in any order (a load, a follower's batch); cat_check is what
- * verifies references. Costs O((1 + uses) log n) per change.
+ * entries — name, OID, member edge, use edges, owner and ACL counts, kind
+ * count — and the new one gains them. Nothing requires referenced objects to
+ * exist, so entries apply in any order (a follower's batch); cat_check is
+ * what verifies references. Costs O((1 + uses) log n) per change.
  */
 #include <string.h>
 
@@ -193,34 +193,4 @@ cat__apply_encoded(cat_state *s, pmap_txn *pt, dur_collection coll, pmap_bytes k
     if (v != NULL)
         protobuf_c_message_free_unpacked(v, NULL);
     return rc;
-}
-
-cc_code
-cat__state_load(cat_state *s, pmap_txn *pt, const dur_snapshot *ds, cc_err *err)
-{
-    static const dur_collection colls[] = {
-        DUR_ROLES,
-        DUR_DATABASES,
-        DUR_SCHEMAS,
-        DUR_CLUSTERS,
-        DUR_ITEMS,
-        DUR_COMMENTS,
-        DUR_SYSTEM_CONFIGURATION,
-    };
-    for (size_t i = 0; i < sizeof colls / sizeof *colls; i++) {
-        dur_cursor cur;
-        if (!dur_cursor_first(&cur, ds, colls[i]))
-            continue;
-        do {
-            pmap_bytes k;
-            const dur_blob *v;
-            if (!dur_cursor_get(&cur, &k, &v))
-                break;
-            cc_code rc = cat__apply_encoded(s, pt, colls[i], k, v, err);
-            if (rc != CC_OK)
-                return rc;
-        } while (dur_cursor_next(&cur));
-    }
-    s->upper = dur_snapshot_upper(ds);
-    return CC_OK;
 }
