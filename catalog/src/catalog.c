@@ -22,7 +22,7 @@ build(cat_catalog *cat, const dur_snapshot *ds, cat_state **out, cc_err *err)
     cat_state *s = cc_malloc(sizeof *s);
     if (s == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory opening the catalog");
-    cat__state_init(s, cat->domain);
+    cat__state_init(s, cat->domain, cat->opts.name_hash);
     pmap_txn *pt;
     cc_code rc = pmap_txn_begin(cat->domain, &pt, err);
     if (rc != CC_OK) {

@@ -81,7 +81,8 @@ struct cat_state {
     pmap_hamt config;
     uint64_t count[CAT_NKIND];
     int64_t limit[CAT_NLIMIT];
-    uint64_t upper; /* durable upper this version is exact for */
+    uint64_t upper;                                 /* durable upper this version is exact for */
+    uint64_t (*name_hash)(const void *p, size_t n); /* names' key hash (cat_options) */
 };
 
 extern const pmap_hamt_type cat__objects_type;
@@ -127,7 +128,7 @@ cat__ns cat__obj_ns(const cat_object *o, cat_ref *scope);
 /* --- states (state.c) ---------------------------------------------------------------- */
 
 /* An empty state of domain d (limits at their defaults). */
-void cat__state_init(cat_state *s, pmap_domain *d);
+void cat__state_init(cat_state *s, pmap_domain *d, uint64_t (*name_hash)(const void *, size_t));
 /* Starts new lines for every map of src into dst (O(1)). */
 void cat__state_clone(const cat_state *src, cat_state *dst);
 /* Drops every map line of s in pt. Errors: NOMEM. */

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/hash.h"
 #include "internal.h"
 
 /* A growable array of fixed-size elements. */
@@ -118,7 +117,7 @@ push_ref(loader *l, vec *v, cat_ref r)
 
 /* Decodes one object entry and collects it and its derived entries. */
 static cc_code
-collect(loader *l, cat_class cls, pmap_bytes key, const dur_blob *value)
+collect(loader *l, const cat_state *s, cat_class cls, pmap_bytes key, const dur_blob *value)
 {
     dur_collection coll = cat__class_coll(cls);
     ProtobufCMessage *k = NULL, *v = NULL;
@@ -155,7 +154,7 @@ collect(loader *l, cat_class cls, pmap_bytes key, const dur_blob *value)
     name_ent *ne = vec_push(&l->names);
     if (ne == NULL)
         return nomem(l);
-    *ne = (name_ent){cc_hash_bytes(nk, nn), p->ref, p};
+    *ne = (name_ent){s->name_hash(nk, nn), p->ref, p};
     if (p->oid != 0) {
         uint64_t *op = vec_push(&l->oids);
         if (op == NULL)
@@ -343,7 +342,7 @@ cat__state_load(cat_state *s, pmap_txn *pt, const dur_snapshot *ds, cc_err *err)
             const dur_blob *v;
             if (!dur_cursor_get(&cur, &k, &v))
                 break;
-            rc = collect(&l, cat__coll_class(objects[i]), k, v);
+            rc = collect(&l, s, cat__coll_class(objects[i]), k, v);
         } while (rc == CC_OK && dur_cursor_next(&cur));
     }
     if (rc == CC_OK)

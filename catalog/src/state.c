@@ -14,9 +14,10 @@
 #include "internal.h"
 
 void
-cat__state_init(cat_state *s, pmap_domain *d)
+cat__state_init(cat_state *s, pmap_domain *d, uint64_t (*name_hash)(const void *, size_t))
 {
     memset(s, 0, sizeof *s);
+    s->name_hash = name_hash != NULL ? name_hash : cc_hash_bytes;
     pmap_hamt_init(&s->objects, d, &cat__objects_type);
     pmap_hamt_init(&s->names, d, &cat__u64_word_type);
     pmap_hamt_init(&s->names_x, d, &cat__bytes_word_type);
@@ -101,11 +102,6 @@ cat_state_find(const cat_state *s, cat_ref ref)
  * under its exact key — with 64-bit hashes that map stays empty in practice,
  * so no name costs a key copy.
  */
-static uint64_t
-name_hash(const uint8_t *key, size_t len)
-{
-    return cc_hash_bytes(key, len);
-}
 
 /* Does object ref (in s) have exactly the name key key[0..len)? */
 static bool
@@ -124,7 +120,7 @@ holds(const cat_state *s, cat_ref ref, const uint8_t *key, size_t len)
 cat_ref
 cat__state_name(const cat_state *s, const uint8_t *key, size_t len)
 {
-    cat_ref r = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, name_hash(key, len));
+    cat_ref r = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, s->name_hash(key, len));
     if (r != 0 && holds(s, r, key, len))
         return r;
     if (pmap_hamt_count(&s->names_x) == 0)
@@ -144,7 +140,7 @@ cat__names_add(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err)
     cat_ref held = cat__state_name(s, k, n);
     if (held != 0 && held != o->ref)
         return cc_err_set(err, CC_CORRUPT, "catalog name \"%s\" held by two objects", o->name);
-    uint64_t h = name_hash(k, n);
+    uint64_t h = s->name_hash(k, n);
     cat_ref first = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, h);
     void *v = (void *)(uintptr_t)o->ref;
     if (first == 0 || first == o->ref)
@@ -161,7 +157,7 @@ cat__names_del(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err)
     size_t n = cat__name_key(k, ns, scope, o->name);
     if (n == 0)
         return CC_OK;
-    uint64_t h = name_hash(k, n);
+    uint64_t h = s->name_hash(k, n);
     if ((cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, h) == o->ref)
         return pmap_hamt_del_u64(pt, &s->names, h, NULL, err);
     if (pmap_hamt_count(&s->names_x) == 0)

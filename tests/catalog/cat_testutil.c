@@ -19,6 +19,18 @@ copen(dur_catalog *dur, const cat_options *o)
     return cat;
 }
 
+dur_catalog *
+dopen_external(persist_client *c)
+{
+    dur_options o = {
+        .mode = DUR_MODE_WRITABLE, .deploy_generation = 1, .names = DUR_NAMES_EXTERNAL};
+    dur_catalog *dur;
+    cc_err err;
+    cc_code rc = dur_open(c, &o, &dur, &err);
+    cr_assert_eq(rc, CC_OK, "dur_open: %s", err.msg);
+    return dur;
+}
+
 void
 cfix_open_with(cfix *f, persist_backend_kind kind, const persist_options *tmpl,
                const cat_options *o)
@@ -32,7 +44,7 @@ cfix_open_with(cfix *f, persist_backend_kind kind, const persist_options *tmpl,
         pfix_open(&f->p, kind, tmpl);
     else
         dfix_open(&f->p, kind);
-    f->dur = dopen(f->p.c, DUR_MODE_WRITABLE, 1);
+    f->dur = dopen_external(f->p.c);
     f->cat = copen(f->dur, &f->o);
 }
 
@@ -48,7 +60,7 @@ cfix_reopen(cfix *f)
     cat_close(f->cat);
     dur_close(f->dur);
     pfix_reopen(&f->p);
-    f->dur = dopen(f->p.c, DUR_MODE_WRITABLE, 1);
+    f->dur = dopen_external(f->p.c);
     f->cat = copen(f->dur, &f->o);
 }
 

@@ -44,6 +44,8 @@ void cfix_open_with(cfix *f, persist_backend_kind kind, const persist_options *t
 void cfix_reopen(cfix *f);
 /* Closes everything and removes the temp directory. */
 void cfix_close(cfix *f);
+/* A writable durable catalog with DUR_NAMES_EXTERNAL, as a catalog runs over it. */
+dur_catalog *dopen_external(persist_client *c);
 /* cat_open over dur with o (asserting success). */
 cat_catalog *copen(dur_catalog *dur, const cat_options *o);
 /* The writer's published version. */

@@ -386,7 +386,7 @@ io_fault_walk(const io_case *ic)
         cat_close(ro);
 
         /* the writer reopens and, if the commit is not there, it works now */
-        f.dur = dopen(f.p.c, DUR_MODE_WRITABLE, 1);
+        f.dur = dopen_external(f.p.c);
         f.cat = copen(f.dur, &f.o);
         if (was_before) {
             cr_assert_eq(the_txn(f.cat, &err), CC_OK, "N=%llu: retry: %s", (unsigned long long)nth,

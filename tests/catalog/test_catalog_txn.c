@@ -467,7 +467,7 @@ Test(cat_txn, a_fenced_writer_fails_every_transaction_and_keeps_its_state)
     cfix_open(&f, PERSIST_BACKEND_MEM, NULL);
     ct_table(f.cat, CT_SCHEMA_PUBLIC, "t", 1);
     /* a second writer on the same shard fences the first */
-    dur_catalog *dur2 = dopen(f.p.c, DUR_MODE_WRITABLE, 1);
+    dur_catalog *dur2 = dopen_external(f.p.c);
     cat_catalog *cat2 = copen(dur2, &f.o);
     ct_mark m = ct_mark_take(f.cat);
     cat_op lost = ct_op_table(CT_SCHEMA_PUBLIC, "lost", NULL);

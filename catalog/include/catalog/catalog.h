@@ -296,6 +296,9 @@ typedef struct cat_options {
     cat_subscribe_fn on_commit; /* may be NULL; writer: after each commit; follower: each append */
     void *on_commit_arg;
     cat_check_mode check; /* a failed check fails the commit (CORRUPT): nothing is written */
+    /* Hash of name keys (NULL: XXH3 with the process seed); tests plug in a
+     * degenerate one to exercise the collision path. */
+    uint64_t (*name_hash)(const void *p, size_t n);
 } cat_options;
 
 /*
