@@ -131,11 +131,9 @@ cat__put_object(cat_txn *t, cat_ref ref, const ProtobufCMessage *value, const ca
         key = &ck.base;
         break;
     }
-    cc_code rc = value == NULL ? dur_txn_delete(t->dt, coll, key, err)
-                               : dur_txn_set(t->dt, coll, key, value, err);
     const dur_blob *blob = NULL;
-    if (rc == CC_OK && value != NULL)
-        rc = dur_txn_find_raw(t->dt, coll, key, &blob, err);
+    cc_code rc = value == NULL ? dur_txn_delete(t->dt, coll, key, err)
+                               : dur_txn_put(t->dt, coll, key, value, &blob, err);
     if (rc == CC_OK)
         rc = cat__apply(&t->work, t->pt, coll, key, value, blob, err);
     if (rc == CC_OK)

@@ -209,7 +209,7 @@ name_error(dur_name_index idx, const char *name, cc_err *err)
 
 static cc_code
 txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
-          const ProtobufCMessage *value, write_mode mode, cc_err *err)
+          const ProtobufCMessage *value, write_mode mode, const dur_blob **stored, cc_err *err)
 {
     cc_code rc = usable(t, err);
     if (rc == CC_OK)
@@ -236,6 +236,8 @@ txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
         return rc;
     if (dur__blob_equal(cur, nv)) {
         dur_blob_unref(nv);
+        if (stored != NULL)
+            *stored = cur;
         return CC_OK;
     }
 
@@ -291,6 +293,8 @@ txn_write(dur_txn *t, dur_collection coll, const ProtobufCMessage *key,
     p->cur = nv;
     p->oid = value != NULL ? dur__value_oid(coll, value) : 0;
     nv = NULL;
+    if (stored != NULL)
+        *stored = p->cur;
     if (has_old && (moved || !has_new) &&
         (rc = dur__htab_put(&t->names[oidx], onk.p, onk.len, ABSENT, err)) != CC_OK)
         goto poison;
@@ -319,27 +323,36 @@ cc_code
 dur_txn_insert(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
                const ProtobufCMessage *value, cc_err *err)
 {
-    return txn_write(txn, coll, key, value, W_INSERT, err);
+    return txn_write(txn, coll, key, value, W_INSERT, NULL, err);
 }
 
 cc_code
 dur_txn_update(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
                const ProtobufCMessage *value, cc_err *err)
 {
-    return txn_write(txn, coll, key, value, W_UPDATE, err);
+    return txn_write(txn, coll, key, value, W_UPDATE, NULL, err);
 }
 
 cc_code
 dur_txn_set(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
             const ProtobufCMessage *value, cc_err *err)
 {
-    return txn_write(txn, coll, key, value, W_SET, err);
+    return txn_write(txn, coll, key, value, W_SET, NULL, err);
+}
+
+cc_code
+dur_txn_put(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+            const ProtobufCMessage *value, const dur_blob **stored, cc_err *err)
+{
+    if (stored == NULL)
+        return cc_err_set(err, CC_INVALID, "dur_txn_put: NULL stored");
+    return txn_write(txn, coll, key, value, W_SET, stored, err);
 }
 
 cc_code
 dur_txn_delete(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key, cc_err *err)
 {
-    return txn_write(txn, coll, key, NULL, W_DELETE, err);
+    return txn_write(txn, coll, key, NULL, W_DELETE, NULL, err);
 }
 
 /* --- ids, oids, audit ------------------------------------------------------------ */
@@ -367,7 +380,7 @@ alloc_set(dur_txn *t, const char *name, uint64_t next, cc_err *err)
     Cowcat__Catalog__IdAllocValue v = COWCAT__CATALOG__ID_ALLOC_VALUE__INIT;
     k.name = (char *)name;
     v.next_id = next;
-    return txn_write(t, DUR_ID_ALLOCATOR, &k.base, &v.base, W_UPDATE, err);
+    return txn_write(t, DUR_ID_ALLOCATOR, &k.base, &v.base, W_UPDATE, NULL, err);
 }
 
 cc_code

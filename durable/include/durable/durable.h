@@ -303,6 +303,14 @@ cc_code dur_txn_set(dur_txn *txn, dur_collection coll, const ProtobufCMessage *k
 cc_code dur_txn_delete(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key, cc_err *err);
 
 /*
+ * As dur_txn_set, and *stored gets the encoded value now stored under key
+ * (borrowed like dur_txn_find_raw's; take a dur_blob_ref to keep it): the
+ * blob the Snapshot will share after commit, without encoding the key twice.
+ */
+cc_code dur_txn_put(dur_txn *txn, dur_collection coll, const ProtobufCMessage *key,
+                    const ProtobufCMessage *value, const dur_blob **stored, cc_err *err);
+
+/*
  * Allocates the next id of allocator name (a pending change of its
  * id_allocator entry, committed with the transaction). Errors: NOT_FOUND (no
  * such allocator), NOMEM.
