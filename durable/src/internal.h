@@ -80,6 +80,12 @@ bool dur__name_key(dur_collection coll, const ProtobufCMessage *value, dur_name_
                    dur__buf *b, cc_code *rc, cc_err *err);
 /* The OID of a decoded value of coll, or 0 if it has none. */
 uint32_t dur__value_oid(dur_collection coll, const ProtobufCMessage *value);
+/*
+ * The OID of an encoded value of coll, read off the wire format without
+ * decoding (no allocation): one pass over the top-level fields. False if the
+ * bytes are not a well-formed message.
+ */
+bool dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid);
 /* The display name of a decoded indexed value (for messages). */
 const char *dur__value_name(dur_collection coll, const ProtobufCMessage *value);
 /* Big-endian u64 into 8 bytes. */

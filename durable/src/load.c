@@ -59,6 +59,19 @@ grow(void **p, size_t *cap, size_t n, size_t size)
 static cc_code
 index_value(loader *l, dur_collection coll, pmap_bytes key, pmap_bytes value)
 {
+    if (l->s->external_names && coll != DUR_FENCE_TOKEN) {
+        /* Only the OID is needed: read it off the wire, decode nothing (the
+         * catalog above decodes and checks every object value at its open). */
+        uint32_t oid;
+        if (!dur__scan_oid(coll, value, &oid))
+            return cc_err_set(l->err, CC_CORRUPT, "catalog %s: undecodable value",
+                              dur_collection_name(coll));
+        if (oid != 0 && !grow((void **)&l->oids, &l->ocap, l->no, sizeof *l->oids))
+            return cc_err_set(l->err, CC_NOMEM, "out of memory loading the catalog");
+        if (oid != 0)
+            l->oids[l->no++] = oid;
+        return CC_OK;
+    }
     ProtobufCMessage *m;
     cc_code rc = dur_decode(coll, DUR_PART_VALUE, value, &m, l->err);
     if (rc != CC_OK)

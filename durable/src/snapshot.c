@@ -61,6 +61,14 @@ index_entry(dur_snapshot *s, pmap_txn *pt, dur_collection coll, pmap_bytes key, 
     if (coll != DUR_DATABASES && coll != DUR_SCHEMAS && coll != DUR_ITEMS && coll != DUR_ROLES &&
         coll != DUR_CLUSTERS && coll != DUR_FENCE_TOKEN)
         return CC_OK;
+    if (s->external_names && coll != DUR_FENCE_TOKEN) {
+        /* Only the OID is needed: read it off the wire, decode nothing. */
+        uint32_t oid;
+        if (!dur__scan_oid(coll, value, &oid))
+            return cc_err_set(err, CC_CORRUPT, "catalog %s: undecodable value",
+                              dur_collection_name(coll));
+        return oid == 0 ? CC_OK : oid_adjust(s, pt, oid, diff, err);
+    }
     ProtobufCMessage *m;
     cc_code rc = dur_decode(coll, DUR_PART_VALUE, value, &m, err);
     if (rc != CC_OK)

@@ -406,6 +406,77 @@ dur__value_oid(dur_collection coll, const ProtobufCMessage *value)
     }
 }
 
+/* Reads a varint at *p (< end); false if truncated or longer than 10 bytes. */
+static bool
+varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
+{
+    uint64_t field;
+    switch (coll) {
+    case DUR_DATABASES:
+    case DUR_ROLES:
+        field = 4;
+        break;
+    case DUR_SCHEMAS:
+        field = 5;
+        break;
+    case DUR_ITEMS:
+        field = 7;
+        break;
+    default:
+        *oid = 0;
+        return true;
+    }
+    const uint8_t *p = value.ptr, *end = p + value.len;
+    uint64_t found = 0; /* proto3: an absent field is 0; the last occurrence wins */
+    while (p < end) {
+        uint64_t tag, v;
+        if (!varint(&p, end, &tag))
+            return false;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!varint(&p, end, &v))
+                return false;
+            if (tag >> 3 == field)
+                found = v;
+            break;
+        case 1: /* fixed64 */
+            if (end - p < 8)
+                return false;
+            p += 8;
+            break;
+        case 2: /* length-delimited */
+            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return false;
+            p += v;
+            break;
+        case 5: /* fixed32 */
+            if (end - p < 4)
+                return false;
+            p += 4;
+            break;
+        default:
+            return false;
+        }
+    }
+    *oid = (uint32_t)found; /* protobuf-c keeps the low 32 bits of a uint32 too */
+    return true;
+}
+
 const char *
 dur__value_name(dur_collection coll, const ProtobufCMessage *value)
 {
