@@ -114,6 +114,8 @@ struct pmap_domain {
     size_t nreaders;
     size_t readers_cap;
     pmap_txn *txn_cache; /* under lock */
+    pmap__garbage *garbage_cache; /* under lock: emptied batches kept with their logs */
+    unsigned ngarbage_cache;
     unsigned open_txns;  /* under lock */
     /* Statistics, updated with relaxed atomics. */
     uint64_t live_nodes;
@@ -278,7 +280,37 @@ pmap__g_release_value(pmap__garbage *g, void *value, const pmap_value_ops *ops)
     garbage_push(g, REC_RELEASE_VALUE, value, ops);
 }
 
-/* Runs every item of a detached batch and frees it. */
+/* Batches kept for reuse, and the largest log a kept batch may hold. */
+#define GARBAGE_CACHE     8
+#define GARBAGE_CACHE_CAP 4096
+
+/*
+ * Returns an executed batch to the domain's cache (its log keeps its
+ * capacity, so the next commit neither allocates the batch nor regrows the
+ * log), or frees it.
+ */
+static void
+garbage_recycle(pmap_domain *d, pmap__garbage *g)
+{
+    g->items.n = 0;
+    g->next = NULL;
+    g->direct = false;
+    if (g->items.cap <= GARBAGE_CACHE_CAP) {
+        pthread_mutex_lock(&d->lock);
+        if (d->ngarbage_cache < GARBAGE_CACHE) {
+            g->next = d->garbage_cache;
+            d->garbage_cache = g;
+            d->ngarbage_cache++;
+            pthread_mutex_unlock(&d->lock);
+            return;
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    recvec_fini(&g->items);
+    cc_free(g);
+}
+
+/* Runs every item of a detached batch and recycles it. */
 static size_t
 garbage_free_batch(pmap_domain *d, pmap__garbage *g)
 {
@@ -287,8 +319,7 @@ garbage_free_batch(pmap_domain *d, pmap__garbage *g)
     for (size_t i = 0; i < n; i++)
         garbage_execute(&t, &g->items.v[i]);
     tally_flush(d, &t);
-    recvec_fini(&g->items);
-    cc_free(g);
+    garbage_recycle(d, g);
     return n;
 }
 
@@ -356,10 +387,17 @@ domain_synchronize(pmap_domain *d)
 static pmap__garbage *
 garbage_new(pmap_domain *d)
 {
-    pmap__garbage *g = cc_calloc(1, sizeof *g);
-    if (g == NULL)
+    pthread_mutex_lock(&d->lock);
+    pmap__garbage *g = d->garbage_cache;
+    if (g != NULL) {
+        d->garbage_cache = g->next;
+        d->ngarbage_cache--;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (g == NULL && (g = cc_calloc(1, sizeof *g)) == NULL)
         return NULL; /* callers fall back to a synchronous batch */
     g->d = d;
+    g->next = NULL;
     return g;
 }
 
@@ -375,8 +413,7 @@ garbage_enqueue(pmap_domain *d, pmap__garbage *g, bool advance)
         g->epoch = __atomic_load_n(&d->epoch, __ATOMIC_SEQ_CST);
     if (g->items.n == 0) {
         pthread_mutex_unlock(&d->lock);
-        recvec_fini(&g->items);
-        cc_free(g);
+        garbage_recycle(d, g);
         return;
     }
     if (d->garbage_tail != NULL)
@@ -417,6 +454,12 @@ pmap_domain_free(pmap_domain *d)
         pmap__garbage *g = d->garbage;
         d->garbage = g->next;
         garbage_free_batch(d, g);
+    }
+    while (d->garbage_cache != NULL) {
+        pmap__garbage *g = d->garbage_cache;
+        d->garbage_cache = g->next;
+        recvec_fini(&g->items);
+        cc_free(g);
     }
     while (d->txn_cache != NULL) {
         pmap_txn *t = d->txn_cache;
