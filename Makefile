@@ -45,6 +45,7 @@ bench: build
 	$(BUILD_DIR)/bench/pmap_bench --json
 	$(BUILD_DIR)/bench/persist_bench --json
 	$(BUILD_DIR)/bench/durable_bench --json
+	$(BUILD_DIR)/bench/catalog_bench --json
 
 # Reformats every C file git tracks with .clang-format.
 format:
