@@ -362,14 +362,15 @@ alloc_get(dur_txn *t, const char *name, uint64_t *next, cc_err *err)
 {
     Cowcat__Catalog__IdAllocKey k = COWCAT__CATALOG__ID_ALLOC_KEY__INIT;
     k.name = (char *)name;
-    ProtobufCMessage *v;
-    cc_code rc = dur_txn_get(t, DUR_ID_ALLOCATOR, &k.base, &v, err);
-    if (rc == CC_NOT_FOUND)
-        return cc_err_set(err, CC_NOT_FOUND, "id allocator \"%s\" does not exist", name);
+    const dur_blob *v;
+    cc_code rc = dur_txn_find_raw(t, DUR_ID_ALLOCATOR, &k.base, &v, err);
     if (rc != CC_OK)
         return rc;
-    *next = ((Cowcat__Catalog__IdAllocValue *)v)->next_id;
-    protobuf_c_message_free_unpacked(v, NULL);
+    if (v == NULL)
+        return cc_err_set(err, CC_NOT_FOUND, "id allocator \"%s\" does not exist", name);
+    /* Every DDL allocates twice: read next_id (field 1) off the wire, no decode. */
+    if (!dur__scan_varint(dur_blob_bytes(v), 1, next))
+        return cc_err_set(err, CC_CORRUPT, "id allocator \"%s\": undecodable value", name);
     return CC_OK;
 }
 

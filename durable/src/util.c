@@ -423,24 +423,8 @@ varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 }
 
 bool
-dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
+dur__scan_varint(pmap_bytes value, uint64_t field, uint64_t *out)
 {
-    uint64_t field;
-    switch (coll) {
-    case DUR_DATABASES:
-    case DUR_ROLES:
-        field = 4;
-        break;
-    case DUR_SCHEMAS:
-        field = 5;
-        break;
-    case DUR_ITEMS:
-        field = 7;
-        break;
-    default:
-        *oid = 0;
-        return true;
-    }
     const uint8_t *p = value.ptr, *end = p + value.len;
     uint64_t found = 0; /* proto3: an absent field is 0; the last occurrence wins */
     while (p < end) {
@@ -473,6 +457,32 @@ dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
             return false;
         }
     }
+    *out = found;
+    return true;
+}
+
+bool
+dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
+{
+    uint64_t field;
+    switch (coll) {
+    case DUR_DATABASES:
+    case DUR_ROLES:
+        field = 4;
+        break;
+    case DUR_SCHEMAS:
+        field = 5;
+        break;
+    case DUR_ITEMS:
+        field = 7;
+        break;
+    default:
+        *oid = 0;
+        return true;
+    }
+    uint64_t found;
+    if (!dur__scan_varint(value, field, &found))
+        return false;
     *oid = (uint32_t)found; /* protobuf-c keeps the low 32 bits of a uint32 too */
     return true;
 }
