@@ -132,19 +132,25 @@ cc_code
 cat__names_add(cat_state *s, pmap_txn *pt, const cat_object *o, cc_err *err)
 {
     cat_ref scope;
-    uint8_t k[CAT_NAME_KEY_MAX + 1];
     cat__ns ns = cat__obj_ns(o, &scope);
+    uint8_t k[CAT_NAME_KEY_MAX + 1];
     size_t n = cat__name_key(k, ns, scope, o->name);
     if (n == 0)
         return cc_err_set(err, CC_CORRUPT, "catalog object name \"%.80s\" is too long", o->name);
-    cat_ref held = cat__state_name(s, k, n);
-    if (held != 0 && held != o->ref)
-        return cc_err_set(err, CC_CORRUPT, "catalog name \"%s\" held by two objects", o->name);
+    /* One hash and one descent: the holder of the hash either is o, holds
+     * this very name (two objects, one name: refuse), or holds another name
+     * with the same hash (a collision: o goes to the overflow map). */
     uint64_t h = s->name_hash(k, n);
     cat_ref first = (cat_ref)(uintptr_t)pmap_hamt_find_u64(&s->names, h);
     void *v = (void *)(uintptr_t)o->ref;
     if (first == 0 || first == o->ref)
         return pmap_hamt_put_u64(pt, &s->names, h, v, NULL, err);
+    cat_ref other = holds(s, first, k, n) ? first
+                    : pmap_hamt_count(&s->names_x) == 0
+                        ? 0
+                        : (cat_ref)(uintptr_t)pmap_hamt_find_bytes(&s->names_x, k, n);
+    if (other != 0 && other != o->ref)
+        return cc_err_set(err, CC_CORRUPT, "catalog name \"%s\" held by two objects", o->name);
     return pmap_hamt_put_bytes(pt, &s->names_x, k, n, v, NULL, err);
 }
 
