@@ -124,7 +124,7 @@ check_columns(Cowcat__Catalog__Column *const *cols, size_t n, cc_err *err)
 static cc_code
 create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
 {
-    const cat_object *schema, *x;
+    const cat_object *schema = NULL, *x = NULL;
     cat_ref owner;
     cc_code rc = check_name(op->u.create_item.name, "relation", err);
     if (rc == CC_OK)
@@ -519,7 +519,7 @@ op_comment(cat_txn *t, const cat_op *op, cc_err *err)
 static cc_code
 op_owner(cat_txn *t, const cat_op *op, cc_err *err)
 {
-    const cat_object *o = cat_state_find(&t->work, op->u.owner.ref), *r;
+    const cat_object *o = cat_state_find(&t->work, op->u.owner.ref), *r = NULL;
     if (o == NULL)
         return cat__not_found(op->u.owner.ref, err);
     cc_code rc = need(t, op->u.owner.new_owner, K(ROLE), &r, err);
@@ -554,7 +554,7 @@ static cc_code
 op_grant(cat_txn *t, const cat_op *op, cc_err *err)
 {
     bool grant = op->kind == CAT_OP_GRANT;
-    const cat_object *o = cat_state_find(&t->work, op->u.grant.ref), *r;
+    const cat_object *o = cat_state_find(&t->work, op->u.grant.ref), *r = NULL;
     if (o == NULL)
         return cat__not_found(op->u.grant.ref, err);
     if (o->kind == CAT_KIND_ROLE)
