@@ -161,34 +161,20 @@ changed_refs(const dur_changes *ch, cat_ref *out)
 /*
  * Tells the subscriber what one append changed, as the writer does: -1 for
  * each object's previous version (from cur), +1 for its new one (from next).
- * Both versions are held by references taken here, so the call is safe after
- * the new version is published and the old one retired.
+ * The list holds references, so the call is safe after the new version is
+ * published and the old one retired.
  */
 static void
-notify(cat_catalog *cat, const cat_state *cur, const cat_state *next, const cat_ref *refs, size_t n,
+notify(cat_catalog *cat, const cat_state *cur, const cat_state *next, cat_ref *refs, size_t n,
        uint64_t upper)
 {
-    cat_change *c = cc_malloc((2 * n + 1) * sizeof *c);
-    if (c == NULL)
-        n = 0; /* out of memory: the subscriber gets the upper without the list */
-    cat_change none;
-    if (c == NULL)
-        c = &none;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const cat_object *o = cat_state_find(cur, refs[i]), *nw = cat_state_find(next, refs[i]);
-        if (o == nw)
-            continue;
-        if (o != NULL)
-            c[k++] = (cat_change){cat_object_ref(o), -1};
-        if (nw != NULL)
-            c[k++] = (cat_change){cat_object_ref(nw), +1};
-    }
+    cat_change *c;
+    size_t k;
+    cc_err err;
+    if (cat__changes(cur, next, refs, n, &c, &k, &err) != CC_OK)
+        k = 0; /* out of memory: the subscriber gets the upper without the list */
     cat->opts.on_commit(cat->opts.on_commit_arg, c, k, upper);
-    for (size_t i = 0; i < k; i++)
-        cat_object_unref(c[i].object);
-    if (c != &none)
-        cc_free(c);
+    cat__changes_free(c, k);
 }
 
 /* The durable follower callback: apply one append to a new version. */

@@ -218,6 +218,16 @@ cc_code cat__audit(cat_txn *t, Cowcat__Catalog__AuditEventType ev, const cat_obj
 /* Allocates a new object id in the allocator of cls (items: "user"). */
 cc_code cat__allocate_ref(cat_txn *t, cat_class cls, cat_ref *out, cc_err *err);
 
+/*
+ * The change list from version `from` to version `to` over refs[0..n) (sorted
+ * and deduplicated in place): -1 for each object's version in from, +1 for
+ * its version in to, in ref order, each holding a reference. *out: new array
+ * (NULL when empty); free with cat__changes_free. Errors: NOMEM.
+ */
+cc_code cat__changes(const cat_state *from, const cat_state *to, cat_ref *refs, size_t n,
+                     cat_change **out, size_t *nout, cc_err *err);
+void cat__changes_free(cat_change *c, size_t n);
+
 /* A not-found error for ref, worded for its class. */
 cc_code cat__not_found(cat_ref ref, cc_err *err);
 

@@ -438,22 +438,22 @@ check_limits(cat_txn *t, cc_err *err)
     return CC_OK;
 }
 
-/* Builds the change list: -old/+new for every touched object that changed. */
-static cc_code
-changes_of(cat_txn *t, cat_change **out, size_t *n, cc_err *err)
+cc_code
+cat__changes(const cat_state *from, const cat_state *to, cat_ref *refs, size_t n, cat_change **out,
+             size_t *nout, cc_err *err)
 {
-    refs_unique(&t->touched);
+    cat__refs r = {refs, n, n};
+    refs_unique(&r);
     *out = NULL;
-    *n = 0;
-    if (t->touched.n == 0)
+    *nout = 0;
+    if (r.n == 0)
         return CC_OK;
-    cat_change *c = cc_malloc(2 * t->touched.n * sizeof *c);
+    cat_change *c = cc_malloc(2 * r.n * sizeof *c);
     if (c == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory building the change list");
     size_t k = 0;
-    for (size_t i = 0; i < t->touched.n; i++) {
-        const cat_object *o = cat_state_find(t->base, t->touched.v[i]);
-        const cat_object *nw = cat_state_find(&t->work, t->touched.v[i]);
+    for (size_t i = 0; i < r.n; i++) {
+        const cat_object *o = cat_state_find(from, r.v[i]), *nw = cat_state_find(to, r.v[i]);
         if (o == nw)
             continue;
         if (o != NULL)
@@ -462,12 +462,12 @@ changes_of(cat_txn *t, cat_change **out, size_t *n, cc_err *err)
             c[k++] = (cat_change){cat_object_ref(nw), +1};
     }
     *out = c;
-    *n = k;
+    *nout = k;
     return CC_OK;
 }
 
-static void
-changes_free(cat_change *c, size_t n)
+void
+cat__changes_free(cat_change *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         cat_object_unref(c[i].object);
@@ -499,7 +499,7 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     }
     if ((rc = check_limits(t, err)) != CC_OK)
         goto fail;
-    if ((rc = changes_of(t, &ch, &nch, err)) != CC_OK)
+    if ((rc = cat__changes(t->base, &t->work, t->touched.v, t->touched.n, &ch, &nch, err)) != CC_OK)
         goto fail;
     if (cat->opts.check == CAT_CHECK_INCREMENTAL &&
         (rc = cat_check_ids(&t->work, t->touched.v, t->touched.n, err)) != CC_OK)
@@ -534,11 +534,11 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     pmap_txn_commit(t->pt);
     if (cat->opts.on_commit != NULL && appended)
         cat->opts.on_commit(cat->opts.on_commit_arg, ch, nch, next->upper);
-    changes_free(ch, nch);
+    cat__changes_free(ch, nch);
     txn_free(t);
     return CC_OK;
 fail:
-    changes_free(ch, nch);
+    cat__changes_free(ch, nch);
     cc_free(next);
     pmap_txn_abort(t->pt);
     if (t->dt != NULL)
