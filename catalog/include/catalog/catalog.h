@@ -233,12 +233,14 @@ typedef cc_code (*cat_parse_fn)(void *arg, const char *create_sql, cc_err *err);
 
 /*
  * Full check (O(n); tests, the CLI, debug): every map's invariants; names and
- * oids index exactly the objects; each object's parent, owner and uses exist
- * with the right kinds; members/used_by/owned equal the relations recomputed
- * from the objects; comments point at existing objects (and columns); counts
- * equal a recount; every object's cached fields equal its decoded value; every
- * item's create_sql re-parses (parse may be NULL). Errors: CORRUPT naming the
- * first violation, NOMEM.
+ * oids index exactly the objects; each object's parent, owner, uses and the
+ * roles its privileges name exist with the right kinds; members and used_by
+ * equal the relations recomputed from the objects, and the per-role owner
+ * and privilege counts equal a recount; comments point at existing objects
+ * (and columns); kind counts equal a recount; limits equal the configuration;
+ * every object's cached fields equal its decoded value; every item's
+ * create_sql is non-empty and, given parse, re-parses. Errors: CORRUPT naming
+ * the first violation, NOMEM.
  */
 cc_code cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err);
 
