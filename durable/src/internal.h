@@ -116,6 +116,23 @@ cc_code dur__snap_apply(dur_snapshot *s, pmap_txn *pt, const persist_update *u,
 /* Drops every map line of s in pt. */
 cc_code dur__snap_drop(dur_snapshot *s, pmap_txn *pt, cc_err *err);
 
+/*
+ * Id reservation. An id_allocator value on disk is the end of a block
+ * reserved durably; ids are handed out from [next, limit) in memory, and a
+ * transaction writes the allocator only when its block runs out (reserving
+ * DUR_ID_BLOCK more, in the DDL's own commit). A restart loses at most the
+ * unused rest of each block (gaps, never reuse). OIDs use the same scheme for
+ * their cursor; their uniqueness comes from the used-OID set regardless.
+ */
+#define DUR_ID_BLOCK    64
+#define DUR_ALLOC_SLOTS 8
+
+typedef struct dur__alloc_block {
+    char name[24];  /* allocator name (id_allocator key) */
+    uint64_t next;  /* next id to hand out */
+    uint64_t limit; /* end of the reserved block = the value on disk; 0: none yet */
+} dur__alloc_block;
+
 struct dur_catalog {
     persist_client *client;
     persist_shard *shard;
@@ -128,6 +145,8 @@ struct dur_catalog {
     bool fenced;                 /* sticky */
     bool broken;                 /* sticky: the snapshot missed a durable append (NOMEM) */
     bool txn_open;
+    dur__alloc_block blocks[DUR_ALLOC_SLOTS]; /* committed reservations (writer) */
+    size_t nblocks;
 };
 
 /*

@@ -34,8 +34,11 @@ struct dur_txn {
     dur__htab names[DUR_NNAME]; /* name key -> pend or ABSENT */
     dur__htab oids;             /* u64 BE -> non-NULL */
     uint64_t audit_next;        /* next audit event id */
-    bool poisoned;              /* a NOMEM happened mid-write: only abort */
-    dur__buf kbuf;              /* scratch: tagged key */
+    dur__alloc_block
+        blocks[DUR_ALLOC_SLOTS]; /* the catalog's, advanced here; published at commit */
+    size_t nblocks;
+    bool poisoned; /* a NOMEM happened mid-write: only abort */
+    dur__buf kbuf; /* scratch: tagged key */
 };
 
 static char absent_mark;
@@ -79,6 +82,8 @@ dur_txn_begin(dur_catalog *cat, dur_txn **out, cc_err *err)
     t->cat = cat;
     t->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
     t->audit_next = t->base->audit_next_id ? t->base->audit_next_id : 1;
+    memcpy(t->blocks, cat->blocks, sizeof t->blocks);
+    t->nblocks = cat->nblocks;
     cat->txn_open = true;
     *out = t;
     return CC_OK;
@@ -384,16 +389,52 @@ alloc_set(dur_txn *t, const char *name, uint64_t next, cc_err *err)
     return txn_write(t, DUR_ID_ALLOCATOR, &k.base, &v.base, W_UPDATE, NULL, err);
 }
 
+/* The transaction's reservation of allocator name (a new, empty one if none). */
+static dur__alloc_block *
+block_of(dur_txn *t, const char *name, cc_err *err)
+{
+    for (size_t i = 0; i < t->nblocks; i++)
+        if (strcmp(t->blocks[i].name, name) == 0)
+            return &t->blocks[i];
+    if (t->nblocks == DUR_ALLOC_SLOTS || strlen(name) >= sizeof t->blocks[0].name) {
+        cc_err_set(err, CC_INVALID, "id allocator \"%s\": too many allocators or name too long",
+                   name);
+        return NULL;
+    }
+    dur__alloc_block *b = &t->blocks[t->nblocks++];
+    memset(b, 0, sizeof *b);
+    memcpy(b->name, name, strlen(name) + 1);
+    return b;
+}
+
+/* Reserves [start, start + DUR_ID_BLOCK) with start >= b->next and the value on disk. */
+static cc_code
+reserve(dur_txn *t, dur__alloc_block *b, uint64_t start, cc_err *err)
+{
+    uint64_t v;
+    cc_code rc = alloc_get(t, b->name, &v, err);
+    if (rc != CC_OK)
+        return rc;
+    if (v > start)
+        start = v;
+    if ((rc = alloc_set(t, b->name, start + DUR_ID_BLOCK, err)) != CC_OK)
+        return rc;
+    b->next = start;
+    b->limit = start + DUR_ID_BLOCK;
+    return CC_OK;
+}
+
 cc_code
 dur_txn_allocate_id(dur_txn *txn, const char *name, uint64_t *id, cc_err *err)
 {
-    uint64_t next = 0;
-    cc_code rc = alloc_get(txn, name, &next, err);
-    if (rc == CC_OK)
-        rc = alloc_set(txn, name, next + 1, err);
-    if (rc == CC_OK)
-        *id = next;
-    return rc;
+    cc_code rc = usable(txn, err);
+    dur__alloc_block *b = rc == CC_OK ? block_of(txn, name, err) : NULL;
+    if (b == NULL)
+        return rc != CC_OK ? rc : CC_INVALID;
+    if (b->next >= b->limit && (rc = reserve(txn, b, b->next, err)) != CC_OK)
+        return rc;
+    *id = b->next++;
+    return CC_OK;
 }
 
 /* Number of used OIDs in [lo, hi) of the base version. O(log n). */
@@ -440,10 +481,18 @@ first_free(const pmap_omap *m, uint64_t c)
 cc_code
 dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err)
 {
-    uint64_t c = 0;
-    cc_code rc = alloc_get(txn, DUR_ALLOC_OID, &c, err);
-    if (rc != CC_OK)
-        return rc;
+    cc_code rc = usable(txn, err);
+    dur__alloc_block *b = rc == CC_OK ? block_of(txn, DUR_ALLOC_OID, err) : NULL;
+    if (b == NULL)
+        return rc != CC_OK ? rc : CC_INVALID;
+    if (b->limit == 0) {
+        /* First use since open: the cursor on disk is where to look from. */
+        uint64_t v;
+        if ((rc = alloc_get(txn, DUR_ALLOC_OID, &v, err)) != CC_OK)
+            return rc;
+        b->next = b->limit = v;
+    }
+    uint64_t c = b->next;
     if (c < DUR_FIRST_USER_OID || c > UINT32_MAX)
         c = DUR_FIRST_USER_OID;
     int wraps = 0;
@@ -462,12 +511,16 @@ dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err)
             c = x + 1; /* used by this transaction: at most its own write count of these */
             continue;
         }
-        rc = alloc_set(txn, DUR_ALLOC_OID, x + 1, err);
-        if (rc == CC_OK && (rc = dur__htab_put(&txn->oids, k, sizeof k, ABSENT, err)) != CC_OK)
+        /* Past the reserved cursor: move it a block ahead in this commit. */
+        if (x >= b->limit && (rc = reserve(txn, b, x, err)) != CC_OK)
+            return rc;
+        b->next = x + 1;
+        if ((rc = dur__htab_put(&txn->oids, k, sizeof k, ABSENT, err)) != CC_OK) {
             txn->poisoned = true;
-        if (rc == CC_OK)
-            *oid = (uint32_t)x;
-        return rc;
+            return rc;
+        }
+        *oid = (uint32_t)x;
+        return CC_OK;
     }
 }
 
@@ -647,6 +700,10 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         compact_history(cat, upper + 1);
     }
     ch->upper = atomic_load(&cat->cur)->upper;
+    /* The reservations this commit made durable (or drew from) are the
+     * catalog's now; a failed commit leaves the previous ones. */
+    memcpy(cat->blocks, txn->blocks, sizeof cat->blocks);
+    cat->nblocks = txn->nblocks;
     if (changes != NULL) {
         *changes = ch;
         ch = NULL;
@@ -667,7 +724,12 @@ dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err)
     cc_code rc = dur_txn_begin(cat, &t, err);
     if (rc != CC_OK)
         return rc;
-    if ((rc = dur_txn_allocate_id(t, name, &v, err)) != CC_OK) {
+    /* One id, past every block handed out so far: read, write value + 1. */
+    uint64_t next = 0;
+    if ((rc = alloc_get(t, name, &next, err)) == CC_OK &&
+        (rc = alloc_set(t, name, next + 1, err)) == CC_OK)
+        v = next;
+    if (rc != CC_OK) {
         dur_txn_abort(t);
         return rc;
     }

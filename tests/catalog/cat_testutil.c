@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "cat_testutil.h"
 
 cat_catalog *
@@ -438,4 +439,59 @@ bool
 ct_starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+typedef struct shape_ctx {
+    const cat_state *s;
+    uint64_t sum;
+} shape_ctx;
+
+static uint64_t
+hstr(uint64_t h, const char *str)
+{
+    return cc_hash_combine(h, cc_hash_bytes(str, strlen(str) + 1));
+}
+
+static int
+shape_one(void *arg, const cat_object *o)
+{
+    shape_ctx *c = arg;
+    char q[160];
+    uint64_t h = cc_hash_u64((uint64_t)o->kind);
+    h = hstr(h, cat_state_qualified_name(c->s, o, q, sizeof q));
+    const cat_object *owner = cat_state_find(c->s, o->owner);
+    h = hstr(h, owner ? owner->name : "-");
+    uint64_t uses = 0; /* order-independent */
+    for (uint32_t i = 0; i < o->nuses; i++) {
+        const cat_object *u = cat_state_find(c->s, o->uses[i]);
+        uses += hstr(0, u ? cat_state_qualified_name(c->s, u, q, sizeof q) : "?");
+    }
+    h = cc_hash_combine(h, uses);
+    const char *cm = cat_state_comment(c->s, o->ref, 0);
+    h = hstr(h, cm ? cm : "");
+    if (cat_ref_class(o->ref) == CAT_CLASS_ITEM) {
+        Cowcat__Catalog__ItemValue *v;
+        cr_assert_eq(cat_object_decode(o, (ProtobufCMessage **)&v, NULL), CC_OK);
+        h = hstr(h, v->create_sql);
+        for (size_t i = 0; i < v->n_columns; i++) {
+            h = hstr(hstr(h, v->columns[i]->name), v->columns[i]->type_name);
+            cm = cat_state_comment(c->s, o->ref, (uint32_t)i + 1);
+            h = hstr(h, cm ? cm : "");
+        }
+        for (size_t i = 0; i < v->n_constraints; i++)
+            h = hstr(h, v->constraints[i]->name ? v->constraints[i]->name : "");
+        protobuf_c_message_free_unpacked(&v->base, NULL);
+    }
+    c->sum += h;
+    return 0;
+}
+
+uint64_t
+ct_shape(const cat_state *s)
+{
+    shape_ctx c = {s, 0};
+    cat_state_walk_all(s, shape_one, &c);
+    for (int l = 0; l < CAT_NLIMIT; l++)
+        c.sum += cc_hash_combine((uint64_t)l, (uint64_t)cat_state_limit(s, (cat_limit)l));
+    return c.sum;
 }

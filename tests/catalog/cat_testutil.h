@@ -125,6 +125,14 @@ typedef struct ct_mark {
     uint64_t dur_upper; /* dur_upper of the catalog's durable catalog */
 } ct_mark;
 ct_mark ct_mark_take(cat_catalog *cat);
+/*
+ * A digest of the catalog's contents that ignores ids and OIDs: every
+ * object's kind, qualified name, owner, the names of what it uses, its
+ * columns and constraints by name, comments. Two catalogs built by the same
+ * statements have the same shape even when a reopen between them moved the
+ * id allocators past a reserved block.
+ */
+uint64_t ct_shape(const cat_state *s);
 /* Asserts the catalog is still at m; what names the situation. */
 void ct_mark_expect(cat_catalog *cat, ct_mark m, const char *what);
 

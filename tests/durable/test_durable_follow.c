@@ -52,9 +52,10 @@ fencing(persist_backend_kind kind)
     cr_assert_eq(dur_allocate_id(w1, DUR_ALLOC_USER_ITEM, &id, &err), CC_FENCED);
     cr_assert_eq(persist_shard_upper(pfix_shard(&f, "catalog")), upper, "the fenced writer wrote");
 
-    cr_assert_eq(create_item(w2, "after", NULL, &err), CC_OK, "%s", err.msg);
-    cr_assert_str_eq(item_name(dur_snapshot_acquire(w2), 2), "after");
-    cr_assert_null(item_name(dur_snapshot_acquire(w2), 3));
+    uint64_t after_id;
+    cr_assert_eq(create_item(w2, "after", &after_id, &err), CC_OK, "%s", err.msg);
+    cr_assert_str_eq(item_name(dur_snapshot_acquire(w2), after_id), "after");
+    cr_assert_null(item_name(dur_snapshot_acquire(w2), after_id + 1));
 
     /* an older deploy generation cannot take over */
     dur_options o = {.mode = DUR_MODE_WRITABLE};
@@ -204,7 +205,9 @@ Test(dur_scale, single_commits_stay_one_append_after_many_items, .timeout = 300)
     uint64_t id;
     cr_assert_eq(create_item(cat, "one_more", &id, &err), CC_OK, "%s", err.msg);
     cr_assert_eq(a.appends, 1);
-    cr_assert_eq(a.last_n, 5, "item + 2 allocators");
+    /* The item alone, or with both allocators (-old +new each) when their
+     * reserved blocks ran out: a constant either way. */
+    cr_assert(a.last_n == 1 || a.last_n == 5, "item (+ 2 allocators): %zu updates", a.last_n);
     dur_txn *t = dbegin(cat);
     cr_assert_eq(
         item_put(t, false, id, 1, "renamed", COWCAT__CATALOG__ITEM_KIND__ITEM_KIND_TABLE, 0, &err),

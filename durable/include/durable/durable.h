@@ -311,9 +311,15 @@ cc_code dur_txn_put(dur_txn *txn, dur_collection coll, const ProtobufCMessage *k
                     const ProtobufCMessage *value, const dur_blob **stored, cc_err *err);
 
 /*
- * Allocates the next id of allocator name (a pending change of its
- * id_allocator entry, committed with the transaction). Errors: NOT_FOUND (no
- * such allocator), NOMEM.
+ * Allocates the next id of allocator name, inside the transaction. Ids come
+ * from a block reserved durably: an id_allocator value on disk is the end of
+ * the block handed out so far, and only when the block runs out does the
+ * transaction write the allocator (reserving DUR_ID_BLOCK = 64 more, in its
+ * own commit) — so most DDLs write no allocator at all. Ids are unique and
+ * increasing; within one open they are contiguous, and after a reopen they
+ * continue past the last reserved block (gaps, never reuse). A transaction
+ * that fails gives its ids back. Errors: NOT_FOUND (no such allocator),
+ * NOMEM, INVALID.
  */
 cc_code dur_txn_allocate_id(dur_txn *txn, const char *name, uint64_t *id, cc_err *err);
 
@@ -322,7 +328,8 @@ cc_code dur_txn_allocate_id(dur_txn *txn, const char *name, uint64_t *id, cc_err
  * DUR_FIRST_USER_OID), skipping OIDs used in the base version or by this
  * transaction's writes: one lookup when the cursor is free, else a gallop
  * and binary search over range counts, O(log(run) · log n); never a scan.
- * Errors: LIMIT (OIDs exhausted), NOMEM.
+ * The cursor on disk moves a block at a time, as ids do; uniqueness comes
+ * from the used-OID set. Errors: LIMIT (OIDs exhausted), NOMEM.
  */
 cc_code dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err);
 
@@ -353,7 +360,12 @@ cc_code dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err);
 /* Drops the transaction and its pending state. */
 void dur_txn_abort(dur_txn *txn);
 
-/* A standalone id allocation: one transaction touching only id_allocator (2 updates). */
+/*
+ * A standalone id allocation: one transaction touching only id_allocator
+ * (2 updates: -old +new), handing out the id at the allocator's value on
+ * disk, past every reserved block (the "separate transaction per id" the
+ * DDL path avoids; kept for callers and for benchmark ablations).
+ */
 cc_code dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err);
 
 #endif
