@@ -76,4 +76,22 @@ cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **
 /* Rolls up if enough log has accumulated (see client.c); never fails the caller. */
 void persist__maybe_rollup(persist_client *c);
 
+/*
+ * A RollupShard record read in place (rollup_wire.c): shard is a view of
+ * the name (not NUL-terminated); trace and history point into the record's
+ * bytes, which must outlive the view. Free the arrays with _fini.
+ */
+typedef struct persist__rollup_shard {
+    pmap_bytes shard;
+    bool first, append;
+    uint64_t upper, since, lower;
+    persist_update *trace, *history;
+    size_t ntrace, nhistory;
+} persist__rollup_shard;
+
+/* Errors: CORRUPT (malformed record or update), NOMEM. */
+cc_code persist__rollup_shard_parse(const uint8_t *p, size_t n, persist__rollup_shard *rs,
+                                    cc_err *err);
+void persist__rollup_shard_fini(persist__rollup_shard *rs);
+
 #endif

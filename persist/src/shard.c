@@ -789,7 +789,7 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
                             (unsigned long long)s->upper);
             break;
         }
-        persist_update *u;
+        persist_update *u = NULL;
         rc = replay_updates(a->updates, a->n_updates, &u, err);
         if (rc == CC_OK) {
             shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
@@ -840,32 +840,34 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
                                   c->name, v, ROLLUP_FORMAT_VERSION);
             header = false;
         } else {
-            Cowcat__Persist__RollupShard *rs =
-                cowcat__persist__rollup_shard__unpack(NULL, n, p + off);
-            if (rs == NULL)
+            /* Read in place, not with protobuf-c: see rollup_wire.c. */
+            persist__rollup_shard rs;
+            if (persist__rollup_shard_parse(p + off, n, &rs, err) != CC_OK)
                 goto corrupt;
-            cc_code rc = replay_shard(c, rs->shard, &s, err);
-            persist_update *u = NULL;
-            if (rc == CC_OK && rs->first) {
-                s->upper = rs->upper;
-                s->since = rs->since;
+            char id[SHARD_ID_MAX + 1];
+            cc_code rc = CC_OK;
+            if (rs.shard.len == 0 || rs.shard.len > SHARD_ID_MAX ||
+                memchr(rs.shard.ptr, 0, rs.shard.len) != NULL) {
+                persist__rollup_shard_fini(&rs);
+                goto corrupt;
+            }
+            memcpy(id, rs.shard.ptr, rs.shard.len);
+            id[rs.shard.len] = '\0';
+            rc = replay_shard(c, id, &s, err);
+            if (rc == CC_OK && rs.first) {
+                s->upper = rs.upper;
+                s->since = rs.since;
             }
             if (rc == CC_OK)
-                rc = replay_updates(rs->trace, rs->n_trace, &u, err);
-            if (rc == CC_OK)
-                rc = persist__trace_apply(s, u, rs->n_trace, err);
-            cc_free(u);
-            u = NULL;
-            if (rc == CC_OK && rs->append && rs->lower >= rs->upper)
+                rc = persist__trace_apply(s, rs.trace, rs.ntrace, err);
+            if (rc == CC_OK && rs.append && rs.lower >= rs.upper)
                 rc = cc_err_set(err, CC_CORRUPT,
                                 "malformed rollup in \"%s\": retained append "
                                 "of shard \"%s\" has an empty range",
                                 c->name, s->id);
-            if (rc == CC_OK && rs->append)
-                rc = replay_updates(rs->history, rs->n_history, &u, err);
             /* A history chunk is one whole retained append. */
-            if (rc == CC_OK && rs->append) {
-                hist_entry *h = hist_new(u, rs->n_history, rs->lower, rs->upper);
+            if (rc == CC_OK && rs.append) {
+                hist_entry *h = hist_new(rs.history, rs.nhistory, rs.lower, rs.upper);
                 if (h != NULL && s->nhist == s->hist_cap) {
                     size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
                     hist_entry **nh = cc_realloc(s->hist, cap * sizeof *nh);
@@ -882,8 +884,7 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
                 else
                     s->hist[s->nhist++] = h;
             }
-            cc_free(u);
-            cowcat__persist__rollup_shard__free_unpacked(rs, NULL);
+            persist__rollup_shard_fini(&rs);
             if (rc != CC_OK)
                 return rc;
         }
