@@ -242,7 +242,6 @@ cat_open_follower(persist_client *c, const cat_options *opts, cat_catalog **out,
     cc_code rc = dur_open(c, &dopts, &cat->dur, err);
     if (rc == CC_OK) {
         cat->owns_dur = true;
-        cat->client = c;
         cat->domain = dur_catalog_domain(cat->dur);
         rc = open_common(cat, err);
         if (rc != CC_OK)

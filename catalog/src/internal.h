@@ -114,8 +114,6 @@ void cat__ref_to_id(cat_ref r, Cowcat__Catalog__CatalogId *id);
  */
 cc_code cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob,
                      cat__obj **out, cc_err *err);
-/* The encoded durable key of ref into buf (>= 64 bytes); returns its length. */
-size_t cat__ref_key(cat_ref ref, uint8_t *buf);
 
 /* Big-endian helpers and map keys. */
 void cat__be64(uint8_t *p, uint64_t v);
@@ -167,7 +165,6 @@ cc_code cat__state_load(cat_state *s, pmap_txn *pt, const dur_snapshot *ds, cc_e
 struct cat_catalog {
     dur_catalog *dur;
     bool owns_dur; /* opened by cat_open_follower */
-    persist_client *client;
     pmap_domain *domain;
     cat_options opts;
     _Atomic(cat_state *) cur; /* published version (release store / acquire load) */
@@ -182,7 +179,6 @@ typedef struct cat__refs {
     size_t n, cap;
 } cat__refs;
 cc_code cat__refs_push(cat__refs *r, cat_ref ref, cc_err *err);
-bool cat__refs_has(const cat__refs *r, cat_ref ref);
 void cat__refs_fini(cat__refs *r);
 
 struct cat_txn {

@@ -342,17 +342,6 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
     return CC_OK;
 }
 
-size_t
-cat__ref_key(cat_ref ref, uint8_t *buf)
-{
-    Cowcat__Catalog__CatalogId id;
-    cat__ref_to_id(ref, &id);
-    /* Every object Key message is { CatalogId id = 1; }: one layout for all. */
-    Cowcat__Catalog__ItemKey k = COWCAT__CATALOG__ITEM_KEY__INIT;
-    k.id = &id;
-    return protobuf_c_message_pack(&k.base, buf);
-}
-
 /* --- keys ------------------------------------------------------------------------------ */
 
 void

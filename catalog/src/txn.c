@@ -37,15 +37,6 @@ cat__refs_push(cat__refs *r, cat_ref ref, cc_err *err)
     return CC_OK;
 }
 
-bool
-cat__refs_has(const cat__refs *r, cat_ref ref)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (r->v[i] == ref)
-            return true;
-    return false;
-}
-
 void
 cat__refs_fini(cat__refs *r)
 {
