@@ -86,8 +86,6 @@ uint32_t dur__value_oid(dur_collection coll, const ProtobufCMessage *value);
  * bytes are not a well-formed message.
  */
 bool dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid);
-/* The value of varint field `field` of an encoded message (0 if absent), as above. */
-bool dur__scan_varint(pmap_bytes value, uint64_t field, uint64_t *out);
 /* The display name of a decoded indexed value (for messages). */
 const char *dur__value_name(dur_collection coll, const ProtobufCMessage *value);
 /* Big-endian u64 into 8 bytes. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/wire.h"
 #include "internal.h"
 
 typedef struct pend {
@@ -374,7 +375,7 @@ alloc_get(dur_txn *t, const char *name, uint64_t *next, cc_err *err)
     if (v == NULL)
         return cc_err_set(err, CC_NOT_FOUND, "id allocator \"%s\" does not exist", name);
     /* Every DDL allocates twice: read next_id (field 1) off the wire, no decode. */
-    if (!dur__scan_varint(dur_blob_bytes(v), 1, next))
+    if (!cc_wire_scan_varint(v->data, v->len, 1, next))
         return cc_err_set(err, CC_CORRUPT, "id allocator \"%s\": undecodable value", name);
     return CC_OK;
 }

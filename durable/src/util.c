@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/hash.h"
+#include "base/wire.h"
 #include "internal.h"
 
 /* --- blobs ------------------------------------------------------------------ */
@@ -406,61 +407,6 @@ dur__value_oid(dur_collection coll, const ProtobufCMessage *value)
     }
 }
 
-/* Reads a varint at *p (< end); false if truncated or longer than 10 bytes. */
-static bool
-varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool
-dur__scan_varint(pmap_bytes value, uint64_t field, uint64_t *out)
-{
-    const uint8_t *p = value.ptr, *end = p + value.len;
-    uint64_t found = 0; /* proto3: an absent field is 0; the last occurrence wins */
-    while (p < end) {
-        uint64_t tag, v;
-        if (!varint(&p, end, &tag))
-            return false;
-        switch (tag & 7) {
-        case 0: /* varint */
-            if (!varint(&p, end, &v))
-                return false;
-            if (tag >> 3 == field)
-                found = v;
-            break;
-        case 1: /* fixed64 */
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 2: /* length-delimited */
-            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return false;
-            p += v;
-            break;
-        case 5: /* fixed32 */
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        default:
-            return false;
-        }
-    }
-    *out = found;
-    return true;
-}
-
 bool
 dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
 {
@@ -481,7 +427,7 @@ dur__scan_oid(dur_collection coll, pmap_bytes value, uint32_t *oid)
         return true;
     }
     uint64_t found;
-    if (!dur__scan_varint(value, field, &found))
+    if (!cc_wire_scan_varint(value.ptr, value.len, field, &found))
         return false;
     *oid = (uint32_t)found; /* protobuf-c keeps the low 32 bits of a uint32 too */
     return true;

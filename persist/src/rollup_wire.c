@@ -10,90 +10,37 @@
  * two allocations per record, no copies. The record's bytes must outlive the
  * view (they do: replay holds the whole rollup in memory).
  *
- * Wire format rules followed: fields in any order, unknown fields skipped,
- * the last occurrence of a scalar wins, absent fields are zero; sint64 is
- * zigzag-encoded. Anything protobuf-c would refuse (truncation, a length
- * past the end, a wire type that does not exist) is refused as CORRUPT.
+ * The field walking is base/wire.h's; this file applies the protobuf rules
+ * (fields in any order, unknown fields skipped, the last occurrence of a
+ * scalar wins, absent fields are zero) to RollupShard and Update. Anything
+ * protobuf-c would refuse is refused as CORRUPT.
  */
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/wire.h"
 #include "persist_int.h"
-
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-
-typedef struct cursor {
-    const uint8_t *p, *end;
-} cursor;
-
-static bool
-varint(cursor *c, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 70 && c->p < c->end; shift += 7) {
-        uint8_t b = *c->p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Reads one field header and, for LEN fields, the payload view. */
-static bool
-field(cursor *c, uint64_t *num, int *wt, uint64_t *val, pmap_bytes *bytes)
-{
-    uint64_t tag;
-    if (!varint(c, &tag))
-        return false;
-    *num = tag >> 3;
-    *wt = (int)(tag & 7);
-    switch (*wt) {
-    case WT_VARINT:
-        return varint(c, val);
-    case WT_I64:
-        if (c->end - c->p < 8)
-            return false;
-        c->p += 8;
-        return true;
-    case WT_LEN:
-        if (!varint(c, val) || *val > (uint64_t)(c->end - c->p))
-            return false;
-        *bytes = (pmap_bytes){c->p, (size_t)*val};
-        c->p += *val;
-        return true;
-    case WT_I32:
-        if (c->end - c->p < 4)
-            return false;
-        c->p += 4;
-        return true;
-    default:
-        return false;
-    }
-}
 
 /* One Update message: key = 1, value = 2, ts = 3, diff = 4 (sint64). */
 static bool
 update(pmap_bytes msg, persist_update *u)
 {
-    cursor c = {msg.ptr, (const uint8_t *)msg.ptr + msg.len};
+    cc_wire c = cc_wire_of(msg.ptr, msg.len);
     *u = (persist_update){{NULL, 0}, {NULL, 0}, 0, 0};
     while (c.p < c.end) {
         uint64_t num, val = 0;
         int wt;
-        pmap_bytes b = {NULL, 0};
-        if (!field(&c, &num, &wt, &val, &b))
+        const uint8_t *b = NULL;
+        if (!cc_wire_field(&c, &num, &wt, &val, &b))
             return false;
-        if (num == 1 && wt == WT_LEN)
-            u->key = b;
-        else if (num == 2 && wt == WT_LEN)
-            u->value = b;
-        else if (num == 3 && wt == WT_VARINT)
+        if (num == 1 && wt == CC_WIRE_LEN)
+            u->key = (pmap_bytes){b, (size_t)val};
+        else if (num == 2 && wt == CC_WIRE_LEN)
+            u->value = (pmap_bytes){b, (size_t)val};
+        else if (num == 3 && wt == CC_WIRE_VARINT)
             u->ts = val;
-        else if (num == 4 && wt == WT_VARINT)
-            u->diff = (int64_t)(val >> 1) ^ -(int64_t)(val & 1);
+        else if (num == 4 && wt == CC_WIRE_VARINT)
+            u->diff = cc_wire_zigzag(val);
         else if (num >= 1 && num <= 4)
             return false; /* a known field with the wrong wire type */
     }
@@ -104,23 +51,24 @@ update(pmap_bytes msg, persist_update *u)
 static bool
 walk(const uint8_t *p, size_t n, persist__rollup_shard *rs, bool fill)
 {
-    cursor c = {p, p + n};
+    cc_wire c = cc_wire_of(p, n);
     size_t nt = 0, nh = 0;
     while (c.p < c.end) {
         uint64_t num, val = 0;
         int wt;
-        pmap_bytes b = {NULL, 0};
-        if (!field(&c, &num, &wt, &val, &b))
+        const uint8_t *bp = NULL;
+        if (!cc_wire_field(&c, &num, &wt, &val, &bp))
             return false;
+        pmap_bytes b = {bp, (size_t)val};
         switch (num) {
         case 1: /* shard */
-            if (wt != WT_LEN)
+            if (wt != CC_WIRE_LEN)
                 return false;
             rs->shard = b;
             break;
         case 5: /* trace */
         case 6: /* history */
-            if (wt != WT_LEN)
+            if (wt != CC_WIRE_LEN)
                 return false;
             if (fill && !update(b, num == 5 ? &rs->trace[nt] : &rs->history[nh]))
                 return false;
@@ -134,7 +82,7 @@ walk(const uint8_t *p, size_t n, persist__rollup_shard *rs, bool fill)
         case 4:
         case 7:
         case 8:
-            if (wt != WT_VARINT)
+            if (wt != CC_WIRE_VARINT)
                 return false;
             if (num == 2)
                 rs->first = val != 0;
