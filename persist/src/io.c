@@ -10,6 +10,7 @@
 #include "persist/io.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,21 +207,35 @@ faults_close(void *ctx, int fd)
     return f->inner->close(f->inner->ctx, fd);
 }
 
+/*
+ * Applies an armed fault to a transfer of *n bytes: false when the call must
+ * return *ret without I/O (-1 with errno set, or 0 for a short transfer of
+ * nothing), else true with *n the length to transfer (halved when short).
+ */
+static bool
+fault_transfer(persist_io_faults *f, persist_io_op op, size_t *n, ssize_t *ret)
+{
+    persist_io_fault_kind kind;
+    int errnum;
+    if (!fault_check(f, op, &kind, &errnum))
+        return true;
+    if (kind == PERSIST_FAULT_ERRNO) {
+        errno = errnum;
+        *ret = -1;
+        return false;
+    }
+    *n /= 2;
+    *ret = 0;
+    return *n > 0;
+}
+
 static ssize_t
 faults_pwrite(void *ctx, int fd, const void *buf, size_t n, off_t off)
 {
     persist_io_faults *f = ctx;
-    persist_io_fault_kind kind;
-    int errnum;
-    if (fault_check(f, PERSIST_IO_PWRITE, &kind, &errnum)) {
-        if (kind == PERSIST_FAULT_ERRNO) {
-            errno = errnum;
-            return -1;
-        }
-        n /= 2;
-        if (n == 0)
-            return 0;
-    }
+    ssize_t ret;
+    if (!fault_transfer(f, PERSIST_IO_PWRITE, &n, &ret))
+        return ret;
     return f->inner->pwrite(f->inner->ctx, fd, buf, n, off);
 }
 
@@ -228,17 +243,9 @@ static ssize_t
 faults_pread(void *ctx, int fd, void *buf, size_t n, off_t off)
 {
     persist_io_faults *f = ctx;
-    persist_io_fault_kind kind;
-    int errnum;
-    if (fault_check(f, PERSIST_IO_PREAD, &kind, &errnum)) {
-        if (kind == PERSIST_FAULT_ERRNO) {
-            errno = errnum;
-            return -1;
-        }
-        n /= 2;
-        if (n == 0)
-            return 0;
-    }
+    ssize_t ret;
+    if (!fault_transfer(f, PERSIST_IO_PREAD, &n, &ret))
+        return ret;
     return f->inner->pread(f->inner->ctx, fd, buf, n, off);
 }
 
