@@ -34,11 +34,25 @@ need(const cat_txn *t, cat_ref ref, unsigned mask, const cat_object **out, cc_er
     const cat_object *o = cat_state_find(&t->work, ref);
     if (o == NULL)
         return cat__not_found(ref, err);
-    if (!(mask & (1u << o->kind)))
-        return cc_err_set_state(err, CC_INVALID, "42809", "\"%s\" is not a %s", o->name,
-                                mask == (1u << CAT_KIND_TABLE) ? "table" : "valid object here");
-    *out = o;
-    return CC_OK;
+    if (mask & (1u << o->kind)) {
+        *out = o;
+        return CC_OK;
+    }
+    /* "is not a table, view or index", as PostgreSQL words wrong-type errors */
+    char want[160] = "";
+    size_t len = 0;
+    unsigned left = mask;
+    for (int k = 0; k < CAT_NKIND && len < sizeof want; k++) {
+        if (!(left & (1u << k)))
+            continue;
+        left &= ~(1u << k);
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%s",
+                                len == 0    ? ""
+                                : left == 0 ? " or "
+                                            : ", ",
+                                cat_kind_name(k));
+    }
+    return cc_err_set_state(err, CC_INVALID, "42809", "\"%s\" is not a %s", o->name, want);
 }
 
 #define K(x) (1u << CAT_KIND_##x)

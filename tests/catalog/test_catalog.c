@@ -818,3 +818,20 @@ Test(cat_create, an_item_without_create_sql_is_refused)
     cr_assert_null(cat_state_find_relation(cst(&f), CT_SCHEMA_PUBLIC, "t"));
     cfix_close(&f);
 }
+
+Test(cat_create, an_item_using_an_object_of_the_wrong_kind_names_the_kinds_it_can_use)
+{
+    cfix f;
+    cfix_open(&f, PERSIST_BACKEND_MEM, NULL);
+    cat_ref schema[1] = {CT_SCHEMA_PUBLIC};
+    ct_fail1(f.cat, ct_op_item(CAT_KIND_VIEW, CT_SCHEMA_PUBLIC, "v", schema, 1), CC_INVALID,
+             "42809", "\"public\" is not a table, view, materialized view, index or type", NULL);
+    cat_ref t = ct_ok1(f.cat, ct_op_table(CT_SCHEMA_PUBLIC, "t", NULL));
+    cat_op op = ct_op_table(CT_SCHEMA_PUBLIC, "t2", NULL);
+    op.u.create_item.schema = t;
+    ct_fail1(f.cat, op, CC_INVALID, "42809", "\"t\" is not a schema", NULL);
+    cat_ref v = ct_ok1(f.cat, ct_op_item(CAT_KIND_VIEW, CT_SCHEMA_PUBLIC, "v", &t, 1));
+    ct_fail1(f.cat, ct_op_item(CAT_KIND_INDEX, CT_SCHEMA_PUBLIC, "v_idx", &v, 1), CC_INVALID,
+             "42809", "\"v\" is not a table or materialized view", NULL);
+    cfix_close(&f);
+}
