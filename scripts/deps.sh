@@ -7,7 +7,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libxxhash-dev libcriterion-dev
-      libck-dev liburcu-dev libprotobuf-c-dev protobuf-c-compiler libpg-query-dev)
+      libck-dev liburcu-dev libprotobuf-c-dev protobuf-c-compiler libpg-query-dev
+      libssl-dev)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(hyperfine)
 fi

@@ -41,9 +41,9 @@ has_ref(const cat_ref *v, size_t n, cat_ref r)
     return false;
 }
 
-/* The uses a table value justifies by itself: type refs and FK targets. */
+/* The uses a table value justifies by itself: type refs and FK targets other than self. */
 static size_t
-derived_uses(const item_value *v, cat_ref *out)
+derived_uses(const item_value *v, cat_ref self, cat_ref *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < v->n_columns; i++) {
@@ -60,7 +60,7 @@ derived_uses(const item_value *v, cat_ref *out)
                                          COWCAT__CATALOG__CONSTRAINT__REF_TABLE_OPT_REF_TABLE
                         ? cat_ref_from_id(CAT_CLASS_ITEM, c->ref_table)
                         : 0;
-        if (r != 0 && !has_ref(out, n, r))
+        if (r != 0 && r != self && !has_ref(out, n, r))
             out[n++] = r;
     }
     return n;
@@ -83,7 +83,7 @@ write_table(cat_txn *t, cat_ref ref, const item_value *old, item_value *nv, cc_e
         rc = cc_err_set(err, CC_NOMEM, "out of memory altering a table");
         goto out;
     }
-    size_t nwas = derived_uses(old, was), nnow = derived_uses(nv, now);
+    size_t nwas = derived_uses(old, ref, was), nnow = derived_uses(nv, ref, now);
     for (size_t i = 0; i < old->n_uses; i++) {
         cat_ref r = cat_ref_from_id(CAT_CLASS_ITEM, old->uses[i]);
         if (!has_ref(was, nwas, r) && !has_ref(now, nnow, r))

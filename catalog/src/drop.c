@@ -80,6 +80,9 @@ typedef struct drop_ctx {
     cat__refs order;       /* the set, in the order reached */
     cat__refs strip;       /* pairs: table, object it must stop referring to */
     const cat_object *cur; /* the object being expanded */
+    size_t requested;      /* objects the op named */
+    refset reported;       /* dependents already in the RESTRICT error's DETAIL */
+    const cat_op *op;
     cc_err *err;
     cc_code rc;
 } drop_ctx;
@@ -126,20 +129,82 @@ expand_dependent(void *arg, const cat_object *dep)
     return d->rc != CC_OK;
 }
 
-/* PostgreSQL names objects unqualified when they are visible; the catalog
- * has no search path, so it always does (the ddl layer may qualify). */
-static cc_code
-dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
+static const char *
+describe(const drop_ctx *d, const cat_object *o, char *buf, size_t cap)
 {
-    cc_err_set_state(d->err, CC_DEPENDENTS, "2BP01",
-                     "cannot drop %s %s because other objects depend on it",
-                     cat_kind_name(of->kind), of->name);
-    cc_err_detail(d->err, "%s %s depends on %s %s", cat_kind_name(dep->kind), dep->name,
-                  cat_kind_name(of->kind), of->name);
-    return cc_err_hint(d->err, "Use DROP ... CASCADE to drop the dependent objects too.");
+    if (d->op->u.drop.describe != NULL)
+        return d->op->u.drop.describe(d->op->u.drop.describe_arg, o, buf, cap);
+    snprintf(buf, cap, "%s", o->name);
+    return buf;
 }
 
-/* RESTRICT violations: the first dependent/member outside the set. */
+static int report_dependents(void *arg, const cat_object *o);
+
+/*
+ * The RESTRICT error: PostgreSQL's message, one DETAIL line per object that
+ * CASCADE would drop — each dependent outside the set and, transitively,
+ * theirs (a table's indexes excepted: they go with it) — as many as fit,
+ * then the HINT.
+ */
+static void
+dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
+{
+    cc_err *e = d->err;
+    if (d->rc != CC_DEPENDENTS) {
+        char b[3 * CAT_NAME_MAX + 4];
+        if (d->requested > 1)
+            cc_err_set_state(e, CC_DEPENDENTS, "2BP01",
+                             "cannot drop desired object(s) because other objects depend on them");
+        else
+            cc_err_set_state(e, CC_DEPENDENTS, "2BP01",
+                             "cannot drop %s %s because other objects depend on it",
+                             cat_kind_name(of->kind), describe(d, of, b, sizeof b));
+        cc_err_hint(e, "Use DROP ... CASCADE to drop the dependent objects too.");
+        d->rc = CC_DEPENDENTS;
+        if (e != NULL)
+            e->detail[0] = '\0';
+    }
+    if (set_has(&d->reported, dep->ref) || set_add(&d->reported, dep->ref, NULL) != CC_OK)
+        return;
+    if (e != NULL) {
+        size_t len = strlen(e->detail);
+        char a[3 * CAT_NAME_MAX + 4], b[3 * CAT_NAME_MAX + 4], k[CAT_NAME_MAX + 32] = "";
+        char line[8 * CAT_NAME_MAX + 96];
+        /* A table depends through a foreign key: PostgreSQL names the constraint. */
+        ProtobufCMessage *m = NULL;
+        if (dep->kind == CAT_KIND_TABLE && cat_object_decode(dep, &m, NULL) == CC_OK) {
+            const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
+            for (size_t i = 0; i < v->n_constraints && !k[0]; i++)
+                if (v->constraints[i]->ref_table_opt_case ==
+                        COWCAT__CATALOG__CONSTRAINT__REF_TABLE_OPT_REF_TABLE &&
+                    cat_ref_from_id(CAT_CLASS_ITEM, v->constraints[i]->ref_table) == of->ref)
+                    snprintf(k, sizeof k, "constraint %s on ", v->constraints[i]->name);
+            protobuf_c_message_free_unpacked(m, NULL);
+        }
+        snprintf(line, sizeof line, "%s%s%s %s depends on %s %s", len ? "\n" : "", k,
+                 cat_kind_name(dep->kind), describe(d, dep, a, sizeof a), cat_kind_name(of->kind),
+                 describe(d, of, b, sizeof b));
+        if (len + strlen(line) < sizeof e->detail)
+            memcpy(e->detail + len, line, strlen(line) + 1);
+    }
+    const cat_object *saved = d->cur;
+    d->cur = dep;
+    if (cat_ref_class(dep->ref) == CAT_CLASS_ITEM)
+        cat_state_walk_used_by(&d->t->work, dep->ref, report_dependents, d);
+    d->cur = saved;
+}
+
+/* The dependents of a reported dependent (d->cur), transitively. */
+static int
+report_dependents(void *arg, const cat_object *o)
+{
+    drop_ctx *d = arg;
+    if (!is_auto(o, d->cur) && !set_has(&d->in, o->ref))
+        dependents_error(d, d->cur, o);
+    return 0;
+}
+
+/* RESTRICT violations: every dependent/member outside the set. */
 static int
 check_outside(void *arg, const cat_object *o)
 {
@@ -149,8 +214,8 @@ check_outside(void *arg, const cat_object *o)
     if (d->behavior == CAT_DROP_CASCADE && o->kind == CAT_KIND_TABLE &&
         cat_ref_class(d->cur->ref) == CAT_CLASS_ITEM)
         return 0; /* stripped */
-    d->rc = dependents_error(d, d->cur, o);
-    return 1;
+    dependents_error(d, d->cur, o);
+    return 0;
 }
 
 /* A role may go only if every object it owns, and every object whose
@@ -208,7 +273,8 @@ closure(drop_ctx *d)
             cat_state_walk_used_by(s, o->ref, expand_dependent, d);
         }
     }
-    for (size_t i = 0; i < d->order.n && d->rc == CC_OK; i++) {
+    /* The checks go on after a RESTRICT violation, to list every one. */
+    for (size_t i = 0; i < d->order.n && (d->rc == CC_OK || d->rc == CC_DEPENDENTS); i++) {
         const cat_object *o = cat_state_find(s, d->order.v[i]);
         d->cur = o;
         switch (o->kind) {
@@ -231,7 +297,11 @@ closure(drop_ctx *d)
 cc_code
 cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
 {
-    drop_ctx d = {.t = t, .behavior = op->u.drop.behavior, .err = err};
+    drop_ctx d = {.t = t,
+                  .behavior = op->u.drop.behavior,
+                  .requested = op->u.drop.n,
+                  .op = op,
+                  .err = err};
     if (op->u.drop.refs == NULL && op->u.drop.n > 0)
         return cc_err_set(err, CC_INVALID, "DROP without objects");
     for (size_t i = 0; i < op->u.drop.n && d.rc == CC_OK; i++) {
@@ -246,8 +316,15 @@ cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
         else
             d.rc = add(&d, o->ref);
     }
+    size_t named = d.order.n; /* the set before the closure */
     if (d.rc == CC_OK)
         closure(&d);
+    for (size_t i = named; i < d.order.n && d.rc == CC_OK && op->u.drop.on_cascade != NULL; i++) {
+        const cat_object *o = cat_state_find(&t->work, d.order.v[i]);
+        if (o->kind == CAT_KIND_INDEX && o->nuses > 0 && set_has(&d.in, o->uses[0]))
+            continue; /* automatic: goes with its table */
+        op->u.drop.on_cascade(op->u.drop.cascade_arg, o);
+    }
     /* Strip what surviving tables refer to (pairs: table, dropped object). */
     for (size_t i = 0; i + 1 < d.strip.n && d.rc == CC_OK; i += 2) {
         if (set_has(&d.in, d.strip.v[i]))
@@ -266,6 +343,7 @@ cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
             d.rc = cat__put_object(t, o->ref, NULL, NULL, err);
     }
     cc_free(d.in.slot);
+    cc_free(d.reported.slot);
     cat__refs_fini(&d.order);
     cat__refs_fini(&d.strip);
     return d.rc;

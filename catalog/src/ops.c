@@ -108,6 +108,16 @@ name_free(const cat_txn *t, cat__ns ns, cat_ref scope, const char *name, cat_ref
 
 /* --- create ------------------------------------------------------------------------------ */
 
+#define FK_KIND COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_FOREIGN_KEY
+
+/* A foreign key to the table being created (ref_table u0): not a use. */
+static bool
+is_self_ref(const Cowcat__Catalog__Constraint *c)
+{
+    return c->ref_table_opt_case == COWCAT__CATALOG__CONSTRAINT__REF_TABLE_OPT_REF_TABLE &&
+           c->ref_table != NULL && !c->ref_table->system && c->ref_table->value == 0;
+}
+
 /* Appends r to a deduplicated use list (cap >= every possible use). */
 static void
 add_use(cat_ref *uses, size_t *n, cat_ref r)
@@ -195,6 +205,11 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
             if (cons[i]->ref_table_opt_case != COWCAT__CATALOG__CONSTRAINT__REF_TABLE_OPT_REF_TABLE)
                 rc = cc_err_set(err, CC_INVALID, "foreign key \"%s\" without a referenced table",
                                 cons[i]->name ? cons[i]->name : "");
+            else if (is_self_ref(cons[i]))
+                rc = kind == CAT_KIND_TABLE
+                         ? CC_OK
+                         : cc_err_set(err, CC_INVALID, "foreign key \"%s\" of a non-table refers to u0",
+                                      cons[i]->name ? cons[i]->name : "");
             else if ((rc = need(t, cat_ref_from_id(CAT_CLASS_ITEM, cons[i]->ref_table), K(TABLE),
                                 &x, err)) == CC_OK)
                 add_use(uses, &nuses, x->ref);
@@ -236,10 +251,24 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
         v.columns = (Cowcat__Catalog__Column **)cols;
         v.n_constraints = ncon;
         v.constraints = (Cowcat__Catalog__Constraint **)cons;
+        /* Self-references (u0) are written as the new table's id: the
+         * borrowed ids are patched for the encoding and restored to u0. */
+        bool self_refs = false;
+        for (size_t i = 0; i < ncon; i++)
+            self_refs |= cons[i]->kind == FK_KIND && is_self_ref(cons[i]);
+        for (size_t i = 0; i < ncon && self_refs; i++)
+            if (cons[i]->kind == FK_KIND && cons[i]->ref_table != NULL &&
+                !cons[i]->ref_table->system &&
+                (cons[i]->ref_table->value == 0 || cons[i]->ref_table->value == cat_ref_value(ref)))
+                cons[i]->ref_table->value = cat_ref_value(ref);
         v.n_uses = nuses;
         v.uses = idp;
         const cat_object *o;
         rc = cat__put_object(t, ref, &v.base, &o, err);
+        for (size_t i = 0; i < ncon && self_refs; i++)
+            if (cons[i]->kind == FK_KIND && cons[i]->ref_table != NULL &&
+                !cons[i]->ref_table->system && cons[i]->ref_table->value == cat_ref_value(ref))
+                cons[i]->ref_table->value = 0;
         if (rc == CC_OK)
             rc = cat__refs_push(&t->parents, schema->ref, err);
         if (rc == CC_OK)
@@ -344,6 +373,8 @@ create_other(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
         v.name = (char *)name;
         v.attributes = &a;
         v.oid = oid;
+        if (op->u.create_role.password != NULL)
+            v.password = (char *)op->u.create_role.password;
         rc = cat__put_object(t, ref, &v.base, &o, err);
         break;
     }

@@ -258,6 +258,13 @@ now_ms(void)
 /* Rebuilds the published state from the durable Snapshot (defined in catalog.c). */
 cc_code cat__catalog_rebuild(cat_catalog *cat, cc_err *err);
 
+void
+cat_txn_set_actor(cat_txn *t, const cat_actor *actor)
+{
+    t->actor.user = actor && actor->user ? actor->user : "cowcat_system";
+    t->actor.now_ms = actor && actor->now_ms ? actor->now_ms : now_ms();
+}
+
 cc_code
 cat_txn_begin(cat_catalog *cat, const cat_actor *actor, cat_txn **out, cc_err *err)
 {
@@ -284,8 +291,7 @@ cat_txn_begin(cat_catalog *cat, const cat_actor *actor, cat_txn **out, cc_err *e
     }
     t->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
     t->work = *t->base; /* the head of every line: the transaction writes these paths */
-    t->actor.user = actor && actor->user ? actor->user : "cowcat_system";
-    t->actor.now_ms = actor && actor->now_ms ? actor->now_ms : now_ms();
+    cat_txn_set_actor(t, actor);
     cat->txn_open = true;
     *out = t;
     return CC_OK;

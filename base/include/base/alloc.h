@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/assert.h"
 
@@ -69,6 +70,17 @@ static inline void
 cc_free(void *p)
 {
     free(p);
+}
+
+/* A cc_malloc'd copy of the NUL-terminated s (NULL if out of memory). */
+static inline char *
+cc_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = cc_malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
 }
 
 #endif

@@ -49,7 +49,7 @@ typedef struct cc_err {
     cc_code code;                /* CC_OK until a failure is recorded */
     char sqlstate[6];            /* specific SQLSTATE, or "" for the code's default */
     char msg[CC_ERR_MSG_MAX];    /* PostgreSQL-style message, NUL-terminated */
-    char detail[CC_ERR_MSG_MAX]; /* PostgreSQL's DETAIL, or "" */
+    char detail[4 * CC_ERR_MSG_MAX]; /* PostgreSQL's DETAIL (may have several lines), or "" */
     char hint[CC_ERR_MSG_MAX];   /* PostgreSQL's HINT, or "" */
 } cc_err;
 

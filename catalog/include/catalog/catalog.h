@@ -368,7 +368,8 @@ typedef enum cat_drop_behavior {
  *   constraints are generated messages (borrowed); uses lists the objects
  *   it depends on (an index: its table first; a view: the relations it
  *   reads; a table: tables its foreign keys reference and types its columns
- *   use — see Column.type_ref).
+ *   use — see Column.type_ref). A foreign key whose ref_table is u0
+ *   references the table being created (stored with its new id; not a use).
  *   create_sql must not be empty (ddl/ stores the statement). Owner 0 means
  *   the role cowcat (CAT_ROLE_COWCAT), for every create op.
  * drop: the objects (any classes); CASCADE drops dependents transitively
@@ -404,6 +405,7 @@ typedef struct cat_op {
         struct {
             const char *name;
             const Cowcat__Catalog__RoleAttributes *attributes; /* NULL: LOGIN off, INHERIT on */
+            const char *password; /* SCRAM-SHA-256 verifier (never clear text); NULL: none */
         } create_role;
         struct {
             const char *name;
@@ -428,6 +430,17 @@ typedef struct cat_op {
             size_t n;
             const cat_ref *refs;
             cat_drop_behavior behavior;
+            /* May be NULL: called, before anything is written, for each
+             * object CASCADE adds beyond refs (not a table's indexes, which
+             * always go with it), in the order reached (PostgreSQL's "drop
+             * cascades to ..." notices). */
+            void (*on_cascade)(void *arg, const cat_object *o);
+            void *cascade_arg;
+            /* May be NULL (plain names): how messages name an object, e.g.
+             * qualified when its schema is not on the search path. Writes
+             * into buf (cap bytes) and returns buf. */
+            const char *(*describe)(void *arg, const cat_object *o, char *buf, size_t cap);
+            void *describe_arg;
         } drop;
         struct {
             cat_ref ref;
@@ -475,6 +488,13 @@ typedef struct cat_actor {
  * Errors: as dur_txn_begin (FENCED, INVALID for read-only / already open), NOMEM.
  */
 cc_code cat_txn_begin(cat_catalog *cat, const cat_actor *actor, cat_txn **out, cc_err *err);
+
+/*
+ * Stamps the audit events of the ops applied from now on with actor (its
+ * user string borrowed until the transaction ends); a group commit of
+ * several sessions' statements switches it between them. now_ms 0: now.
+ */
+void cat_txn_set_actor(cat_txn *txn, const cat_actor *actor);
 
 /*
  * Applies one op on top of the previous ones. *created (may be NULL) gets

@@ -368,4 +368,19 @@ void dur_txn_abort(dur_txn *txn);
  */
 cc_code dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err);
 
+/* --- the audit log ------------------------------------------------------------ */
+
+/* One audit event: v is borrowed for the call. Return 0 to go on, non-zero to stop. */
+typedef int (*dur_audit_fn)(void *arg, uint64_t event_id, const Cowcat__Catalog__AuditLogValue *v);
+
+/*
+ * Calls fn for every audit event in the shard, in event id order. The log is
+ * read from an O(1) view of the shard's trace (never from the cached
+ * Snapshot, which does not hold it): safe from any thread while a writer
+ * commits (the view is taken under the shard's lock; a commit in progress is
+ * waited for, later ones are not seen). O(log n + k log k) for k events.
+ * Errors: CORRUPT (undecodable entry), NOMEM, INVALID.
+ */
+cc_code dur_audit_walk(dur_catalog *cat, dur_audit_fn fn, void *arg, cc_err *err);
+
 #endif
