@@ -1,0 +1,339 @@
+/*
+ * ddl/src/engine.c — the engine behind a cowcat handle: opening the durable
+ * catalog, the write slot, group commit and change subscriptions.
+ *
+ * One writer at a time. The catalog has one write transaction at a time, so
+ * the engine has one *write slot*; whoever holds it may begin a catalog
+ * transaction:
+ *
+ *   group leader   a session with a single DDL statement to run appends a
+ *                  request to the queue; the first one to find the slot free
+ *                  takes the slot AND the whole queue (its group), applies
+ *                  the statements one after another to one transaction —
+ *                  each planned against the state its predecessors produced
+ *                  — commits once (one compare_and_append, one fdatasync)
+ *                  and wakes the others, whose statements are done. While a
+ *                  leader waits for the disk, new requests pile up for the
+ *                  next group: that is the group commit.
+ *   block owner    a session in a transaction block takes the slot at its
+ *                  block's first write and keeps it until COMMIT/ROLLBACK.
+ *
+ *   session A ─┐   queue: [A][B][C]      leader (A's thread):
+ *   session B ─┼─> ───────────────── ──> begin; plan+apply A, B, C; commit
+ *   session C ─┘   slot: free/busy        (1 durable write); publish; wake
+ *
+ * A statement that fails inside a group must not take the others with it,
+ * and a failed op poisons a catalog transaction, so the leader aborts and
+ * replays the group without the failed statement (each failure costs one
+ * replay of the statements before it; groups are as large as the number of
+ * concurrent sessions, never the catalog). If the durable commit fails,
+ * every statement of the group fails with its error and the published
+ * version stays the one before the group.
+ *
+ * Readers never take the slot: they pin the published version
+ * (cat_state_acquire under a pmap_reader; exec.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "internal.h"
+
+/* One single statement waiting for (or being run by) a group leader. */
+struct ddl_request {
+    ddl_request *next;
+    ddl_ctx *ctx;              /* the statement's context (the submitting thread's) */
+    const PgQuery__Node *stmt; /* borrowed from the submitter */
+    cc_code rc;                /* its outcome once done */
+    cc_err err;
+    bool failed; /* failed while planning/applying: left out of the replay */
+    bool done;   /* guarded by db->lock */
+};
+
+/* --- subscriptions ---------------------------------------------------------------- */
+
+/* cat on_commit: forwards one commit's change list to the subscribers (writer thread). */
+static void
+on_commit(void *arg, const cat_change *changes, size_t n, uint64_t upper)
+{
+    (void)upper;
+    cowcat *db = arg;
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&db->sub_lock);
+    if (db->subs != NULL)
+        ddl__notify(db, changes, n);
+    pthread_mutex_unlock(&db->sub_lock);
+}
+
+cowcat_code
+cowcat_subscribe(cowcat *db, cowcat_change_fn fn, void *arg, cowcat_subscription **out,
+                 cowcat_error *err)
+{
+    if (db == NULL || fn == NULL || out == NULL)
+        return ddl__api_error(err, CC_INVALID, "22023", "cowcat_subscribe: NULL argument");
+    cowcat_subscription *sub = cc_calloc(1, sizeof *sub);
+    if (sub == NULL)
+        return ddl__api_error(err, CC_NOMEM, "53200", "out of memory");
+    sub->db = db;
+    sub->fn = fn;
+    sub->arg = arg;
+    pthread_mutex_lock(&db->sub_lock);
+    sub->next = db->subs;
+    db->subs = sub;
+    pthread_mutex_unlock(&db->sub_lock);
+    *out = sub;
+    return COWCAT_OK;
+}
+
+void
+cowcat_unsubscribe(cowcat_subscription *sub)
+{
+    if (sub == NULL)
+        return;
+    cowcat *db = sub->db;
+    /* Subscribers run under sub_lock: once we hold it, sub is not running. */
+    pthread_mutex_lock(&db->sub_lock);
+    for (cowcat_subscription **p = &db->subs; *p != NULL; p = &(*p)->next)
+        if (*p == sub) {
+            *p = sub->next;
+            break;
+        }
+    pthread_mutex_unlock(&db->sub_lock);
+    cc_free(sub);
+}
+
+/* --- open / close ------------------------------------------------------------------- */
+
+cc_code
+ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
+{
+    *out = NULL;
+    cowcat *db = cc_calloc(1, sizeof *db);
+    if (db == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory opening cowcat");
+    pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->cond, NULL);
+    pthread_mutex_init(&db->sub_lock, NULL);
+
+    persist_options po = {
+        .backend = opts->backend == COWCAT_BACKEND_MEMORY ? PERSIST_BACKEND_MEM : PERSIST_BACKEND_FILE,
+        .data_dir = opts->data_dir,
+        .sync = opts->durability == COWCAT_DURABILITY_NONE ? PERSIST_SYNC_NONE : PERSIST_SYNC_FSYNC,
+    };
+    cc_code rc = persist_client_open(&po, &db->pc, err);
+    if (rc != CC_OK)
+        goto fail;
+    dur_options dopts = {
+        .mode = DUR_MODE_WRITABLE,
+        .deploy_generation = opts->deploy_generation,
+        .names = DUR_NAMES_EXTERNAL,
+    };
+    if ((rc = dur_open(db->pc, &dopts, &db->dur, err)) != CC_OK)
+        goto fail;
+    cat_options copts = {
+        .parse = ddl__check_parse,
+        .on_commit = on_commit,
+        .on_commit_arg = db,
+    };
+    if ((rc = cat_open(db->dur, &copts, &db->cat, err)) != CC_OK)
+        goto fail;
+    *out = db;
+    return CC_OK;
+
+fail:
+    ddl__engine_close(db);
+    return rc;
+}
+
+void
+ddl__engine_close(cowcat *db)
+{
+    if (db == NULL)
+        return;
+    if (db->cat != NULL)
+        cat_close(db->cat);
+    if (db->dur != NULL)
+        dur_close(db->dur);
+    if (db->pc != NULL)
+        persist_client_close(db->pc);
+    while (db->subs != NULL) {
+        cowcat_subscription *s = db->subs;
+        db->subs = s->next;
+        cc_free(s);
+    }
+    pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->cond);
+    pthread_mutex_destroy(&db->sub_lock);
+    cc_free(db);
+}
+
+/* --- the write slot ----------------------------------------------------------------- */
+
+void
+ddl__slot_acquire(cowcat *db)
+{
+    pthread_mutex_lock(&db->lock);
+    while (db->slot_busy)
+        pthread_cond_wait(&db->cond, &db->lock);
+    db->slot_busy = true;
+    pthread_mutex_unlock(&db->lock);
+}
+
+void
+ddl__slot_release(cowcat *db)
+{
+    pthread_mutex_lock(&db->lock);
+    db->slot_busy = false;
+    pthread_cond_broadcast(&db->cond);
+    pthread_mutex_unlock(&db->lock);
+}
+
+/* --- group commit ------------------------------------------------------------------- */
+
+static void
+stat_max(atomic_uint_fast64_t *a, uint64_t v)
+{
+    uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
+
+/*
+ * Runs a group (the slot is held): applies the statements that have not
+ * failed to one transaction, replaying without any statement that fails,
+ * then commits. Sets every request's rc/err.
+ */
+static void
+run_group(cowcat *db, ddl_request *group)
+{
+    size_t n = 0;
+    for (ddl_request *r = group; r != NULL; r = r->next)
+        n++;
+    atomic_fetch_add_explicit(&db->groups, 1, memory_order_relaxed);
+    stat_max(&db->max_group, n);
+
+    for (;;) {
+        cat_txn *txn = NULL;
+        cc_err e;
+        cc_err_clear(&e);
+        cat_actor actor = {.user = group->ctx->s->user};
+        cc_code rc = cat_txn_begin(db->cat, &actor, &txn, &e);
+        if (rc != CC_OK) {
+            for (ddl_request *r = group; r != NULL; r = r->next)
+                if (!r->failed) {
+                    r->rc = rc;
+                    r->err = e;
+                }
+            return;
+        }
+        bool replay = false;
+        size_t applied = 0;
+        for (ddl_request *r = group; r != NULL && !replay; r = r->next) {
+            if (r->failed)
+                continue;
+            ddl_ctx *c = r->ctx;
+            actor.user = c->s->user;
+            cat_txn_set_actor(txn, &actor);
+            ddl__ctx_reset(c);
+            c->txn = txn;
+            c->st = cat_txn_state(txn);
+            ddl__ctx_bind(c);
+            cc_err_clear(&r->err);
+            r->rc = ddl__write(c, r->stmt, &r->err);
+            c->txn = NULL;
+            if (r->rc != CC_OK) {
+                r->failed = true;
+                replay = true;
+            } else {
+                applied++;
+            }
+        }
+        if (replay) {
+            cat_txn_abort(txn);
+            continue;
+        }
+        if (applied == 0) {
+            cat_txn_abort(txn);
+            return;
+        }
+        rc = cat_txn_commit(txn, &e);
+        if (rc == CC_OK) {
+            atomic_fetch_add_explicit(&db->commits, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&db->ddl, applied, memory_order_relaxed);
+        }
+        for (ddl_request *r = group; r != NULL; r = r->next) {
+            if (r->failed)
+                continue;
+            if (rc != CC_OK) {
+                r->rc = rc;
+                r->err = e;
+            } else {
+                r->ctx->s->last_commit = ++db->commit_seq; /* group order is commit order */
+            }
+        }
+        return;
+    }
+}
+
+cc_code
+ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
+{
+    cowcat *db = c->s->db;
+    ddl_request req = {.ctx = c, .stmt = stmt};
+
+    pthread_mutex_lock(&db->lock);
+    if (db->queue_tail != NULL)
+        db->queue_tail->next = &req;
+    else
+        db->queue_head = &req;
+    db->queue_tail = &req;
+    while (!req.done) {
+        if (db->slot_busy) {
+            pthread_cond_wait(&db->cond, &db->lock);
+            continue;
+        }
+        /* Lead: take the slot and everything queued (our request among it). */
+        db->slot_busy = true;
+        ddl_request *group = db->queue_head;
+        db->queue_head = db->queue_tail = NULL;
+        pthread_mutex_unlock(&db->lock);
+
+        run_group(db, group);
+
+        pthread_mutex_lock(&db->lock);
+        for (ddl_request *r = group, *next; r != NULL; r = next) {
+            next = r->next; /* r may be gone once done is visible to its owner */
+            r->next = NULL;
+            r->done = true;
+        }
+        db->slot_busy = false;
+        pthread_cond_broadcast(&db->cond);
+    }
+    pthread_mutex_unlock(&db->lock);
+    if (req.rc != CC_OK && err != NULL)
+        *err = req.err;
+    return req.rc;
+}
+
+void
+cowcat_stats_get(cowcat *db, cowcat_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->statements = atomic_load_explicit(&db->statements, memory_order_relaxed);
+    out->ddl = atomic_load_explicit(&db->ddl, memory_order_relaxed);
+    out->commits = atomic_load_explicit(&db->commits, memory_order_relaxed);
+    out->groups = atomic_load_explicit(&db->groups, memory_order_relaxed);
+    out->max_group = atomic_load_explicit(&db->max_group, memory_order_relaxed);
+    pmap_reader *r;
+    if (pmap_reader_new(cat_catalog_domain(db->cat), &r, NULL) == CC_OK) {
+        pmap_reader_pin(r);
+        const cat_state *st = cat_state_acquire(db->cat);
+        for (int k = 0; k < CAT_NKIND; k++)
+            out->objects += cat_state_count(st, (cat_kind)k);
+        pmap_reader_unpin(r);
+        pmap_reader_free(r);
+    }
+}

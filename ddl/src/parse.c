@@ -1,0 +1,307 @@
+/*
+ * ddl/src/parse.c — libpg_query: splitting a string into statements, parsing
+ * one statement into its protobuf tree, deparsing a tree back to SQL.
+ *
+ * Every statement is parsed on its own (after the scanner split it off), so
+ * a syntax error in the third statement of a string does not stop the first
+ * two from running, as in PostgreSQL's simple query protocol, and cowcat's
+ * SHOW extensions (which PostgreSQL's grammar rejects) can be recognised
+ * before parsing.
+ *
+ * Never call pg_query_exit (LIBS.md): the parser's per-thread memory is
+ * released by its own thread-exit destructor.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "internal.h"
+
+/* True if [p, p+n) holds only white space and comments (an empty statement). */
+static bool
+blank(const char *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (p[i] == '-' && i + 1 < n && p[i + 1] == '-') {
+            while (i < n && p[i] != '\n')
+                i++;
+            continue;
+        }
+        if (p[i] == '/' && i + 1 < n && p[i + 1] == '*') {
+            i += 2;
+            while (i + 1 < n && !(p[i] == '*' && p[i + 1] == '/'))
+                i++;
+            i++;
+            continue;
+        }
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != ';' &&
+            p[i] != '\f' && p[i] != '\v')
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Length of the dollar-quote tag opening at p ("$$" or "$tag$"), or 0 if p
+ * does not open one.
+ */
+static size_t
+dollar_tag(const char *p)
+{
+    size_t i = 1;
+    if (p[i] >= '0' && p[i] <= '9')
+        return 0;
+    while ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+           (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || (unsigned char)p[i] >= 0x80)
+        i++;
+    return p[i] == '$' ? i + 1 : 0;
+}
+
+/*
+ * Splits at the semicolons outside string literals ('..', E'..' with
+ * backslash escapes), quoted identifiers, dollar quotes and comments (--,
+ * nested slash-star), as psql and PostgreSQL's scanner do. libpg_query's
+ * scanner-based split is not used: it silently drops statements that do not
+ * start with a keyword ("SELEC 1"), which must reach the parser to fail with
+ * a syntax error.
+ */
+cc_code
+ddl__split(const char *sql, ddl_stmt_span **spans, size_t *n, cc_err *err)
+{
+    *spans = NULL;
+    *n = 0;
+    size_t cap = 4, k = 0;
+    ddl_stmt_span *v = cc_malloc(sizeof *v * cap);
+    if (v == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory splitting a query string");
+    size_t start = 0, i = 0, len = strlen(sql);
+    for (;;) {
+        char ch = sql[i];
+        bool end = ch == '\0' || ch == ';';
+        if (end) {
+            if (i > start && !blank(sql + start, (int)(i - start))) {
+                if (k == cap) {
+                    ddl_stmt_span *w = cc_realloc(v, sizeof *v * cap * 2);
+                    if (w == NULL) {
+                        cc_free(v);
+                        return cc_err_set(err, CC_NOMEM, "out of memory splitting a query string");
+                    }
+                    v = w;
+                    cap *= 2;
+                }
+                v[k].offset = (int)start;
+                /* the ';' stays: "syntax error at or near ";"" as PostgreSQL says */
+                v[k].len = (int)(i - start) + (ch == ';');
+                k++;
+            }
+            if (ch == '\0')
+                break;
+            start = ++i;
+            continue;
+        }
+        if (ch == '-' && sql[i + 1] == '-') {
+            while (sql[i] != '\0' && sql[i] != '\n')
+                i++;
+        } else if (ch == '/' && sql[i + 1] == '*') {
+            int depth = 1;
+            for (i += 2; sql[i] != '\0' && depth > 0; i++) {
+                if (sql[i] == '/' && sql[i + 1] == '*')
+                    depth++, i++;
+                else if (sql[i] == '*' && sql[i + 1] == '/')
+                    depth--, i++;
+            }
+        } else if (ch == '\'' || ch == '"') {
+            bool esc = ch == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+                       (i < 2 || !((sql[i - 2] >= 'a' && sql[i - 2] <= 'z') ||
+                                   (sql[i - 2] >= 'A' && sql[i - 2] <= 'Z') || sql[i - 2] == '_'));
+            for (i++; sql[i] != '\0'; i++) {
+                if (esc && sql[i] == '\\' && sql[i + 1] != '\0') {
+                    i++;
+                } else if (sql[i] == ch) {
+                    if (sql[i + 1] != ch)
+                        break;
+                    i++;
+                }
+            }
+            if (sql[i] != '\0')
+                i++;
+        } else if (ch == '$' && (i == 0 || !((sql[i - 1] >= 'a' && sql[i - 1] <= 'z') ||
+                                             (sql[i - 1] >= 'A' && sql[i - 1] <= 'Z') ||
+                                             (sql[i - 1] >= '0' && sql[i - 1] <= '9') ||
+                                             sql[i - 1] == '_'))) {
+            size_t t = dollar_tag(sql + i);
+            if (t == 0) {
+                i++;
+            } else {
+                const char *close = NULL;
+                for (size_t j = i + t; j + t <= len; j++)
+                    if (memcmp(sql + j, sql + i, t) == 0) {
+                        close = sql + j;
+                        break;
+                    }
+                i = close != NULL ? (size_t)(close - sql) + t : len;
+            }
+        } else {
+            i++;
+        }
+    }
+    *spans = v;
+    *n = k;
+    return CC_OK;
+}
+
+/*
+ * The grammar raises a few errors that are not syntax errors; libpg_query
+ * reports only the message, so their SQLSTATEs are recovered from it.
+ */
+static const struct {
+    const char *prefix;
+    const char *sqlstate;
+} parse_states[] = {
+    {"role name \"", "42939"},                 /* ... is reserved */
+    {"MATCH PARTIAL not yet implemented", "0A000"},
+    {"unsafe use of string constant with Unicode escapes", "22P06"},
+    {"invalid Unicode escape", "22P05"},
+    {"unterminated quoted string", "42601"},
+    {"zero-length delimited identifier", "42601"},
+    {"time zone interval must be HOUR or HOUR TO MINUTE", "22023"},
+};
+
+static const char *
+parse_state(const char *msg)
+{
+    for (size_t i = 0; i < sizeof parse_states / sizeof *parse_states; i++)
+        if (strncmp(msg, parse_states[i].prefix, strlen(parse_states[i].prefix)) == 0)
+            return parse_states[i].sqlstate;
+    return "42601";
+}
+
+cc_code
+ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc_err *err)
+{
+    *out = NULL;
+    *errpos = 0;
+    PgQueryProtobufParseResult r = pg_query_parse_protobuf(text);
+    if (r.error != NULL) {
+        *errpos = r.error->cursorpos;
+        const char *state = parse_state(r.error->message);
+        cc_code rc = cc_err_set_state(err, strcmp(state, "0A000") == 0 ? CC_INVALID : CC_PARSE,
+                                      state, "%s", r.error->message);
+        pg_query_free_protobuf_parse_result(r);
+        return rc;
+    }
+    PgQuery__ParseResult *t =
+        pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
+    pg_query_free_protobuf_parse_result(r);
+    if (t == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory decoding a parse tree");
+    if (t->n_stmts != 1 || t->stmts[0]->stmt == NULL) {
+        pg_query__parse_result__free_unpacked(t, NULL);
+        return cc_err_set_state(err, CC_PARSE, "42601", "expected exactly one statement");
+    }
+    *out = t;
+    return CC_OK;
+}
+
+void
+ddl__parse_free(PgQuery__ParseResult *r)
+{
+    if (r != NULL)
+        pg_query__parse_result__free_unpacked(r, NULL);
+}
+
+cc_code
+ddl__deparse(const PgQuery__Node *stmt, char **out, cc_err *err)
+{
+    *out = NULL;
+    PgQuery__RawStmt raw = PG_QUERY__RAW_STMT__INIT;
+    raw.stmt = (PgQuery__Node *)stmt;
+    PgQuery__RawStmt *rawp = &raw;
+    PgQuery__ParseResult pr = PG_QUERY__PARSE_RESULT__INIT;
+    pr.version = PG_VERSION_NUM;
+    pr.n_stmts = 1;
+    pr.stmts = &rawp;
+    size_t len = pg_query__parse_result__get_packed_size(&pr);
+    uint8_t *buf = cc_malloc(len ? len : 1);
+    if (buf == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory deparsing a statement");
+    pg_query__parse_result__pack(&pr, buf);
+    PgQueryProtobuf pb = {.len = len, .data = (char *)buf};
+    PgQueryDeparseResult d = pg_query_deparse_protobuf(pb);
+    cc_free(buf);
+    if (d.error != NULL) {
+        cc_code rc = cc_err_set(err, CC_INTERNAL, "cannot deparse statement: %s", d.error->message);
+        pg_query_free_deparse_result(d);
+        return rc;
+    }
+    char *s = cc_strdup(d.query);
+    pg_query_free_deparse_result(d);
+    if (s == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory deparsing a statement");
+    *out = s;
+    return CC_OK;
+}
+
+const char *
+ddl__str(const PgQuery__Node *n)
+{
+    if (n == NULL || n->node_case != PG_QUERY__NODE__NODE_STRING)
+        return NULL;
+    return n->string->sval;
+}
+
+cc_code
+ddl__check_parse(void *arg, const char *create_sql, cc_err *err)
+{
+    (void)arg;
+    PgQuery__ParseResult *r;
+    int pos;
+    cc_code rc = ddl__parse(create_sql, &r, &pos, err);
+    ddl__parse_free(r);
+    return rc;
+}
+
+/* PostgreSQL's command names where the node's name does not say it. */
+static const struct {
+    PgQuery__Node__NodeCase node;
+    const char *name;
+} stmt_names[] = {
+    {PG_QUERY__NODE__NODE_CREATE_SEQ_STMT, "CREATE SEQUENCE"},
+    {PG_QUERY__NODE__NODE_ALTER_SEQ_STMT, "ALTER SEQUENCE"},
+    {PG_QUERY__NODE__NODE_CREATE_TRIG_STMT, "CREATE TRIGGER"},
+    {PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT, "CREATE TABLE AS"},
+    {PG_QUERY__NODE__NODE_DEFINE_STMT, "CREATE TYPE/AGGREGATE/OPERATOR"},
+    {PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT, "CREATE TYPE"},
+    {PG_QUERY__NODE__NODE_VARIABLE_SET_STMT, "SET"},
+    {PG_QUERY__NODE__NODE_TRUNCATE_STMT, "TRUNCATE TABLE"},
+    {PG_QUERY__NODE__NODE_VACUUM_STMT, "VACUUM"},
+    {PG_QUERY__NODE__NODE_CREATE_PLANG_STMT, "CREATE LANGUAGE"},
+    {PG_QUERY__NODE__NODE_DO_STMT, "DO"},
+    {PG_QUERY__NODE__NODE_LOCK_STMT, "LOCK TABLE"},
+    {PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT, "CREATE EXTENSION"},
+    {PG_QUERY__NODE__NODE_ALTER_ROLE_STMT, "ALTER ROLE"},
+    {PG_QUERY__NODE__NODE_ALTER_DATABASE_STMT, "ALTER DATABASE"},
+};
+
+const char *
+ddl__stmt_name(const PgQuery__Node *stmt)
+{
+    static _Thread_local char buf[64];
+    for (size_t i = 0; i < sizeof stmt_names / sizeof *stmt_names; i++)
+        if (stmt_names[i].node == stmt->node_case)
+            return stmt_names[i].name;
+    /* Otherwise the node's field name: "create_function_stmt" -> "CREATE FUNCTION". */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, stmt->node_case);
+    if (f == NULL)
+        return "this statement";
+    size_t n = strlen(f->name);
+    if (n > 5 && strcmp(f->name + n - 5, "_stmt") == 0)
+        n -= 5;
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = f->name[i] == '_' ? ' ' : (char)(f->name[i] >= 'a' && f->name[i] <= 'z' ? f->name[i] - 32 : f->name[i]);
+    buf[n] = '\0';
+    return buf;
+}

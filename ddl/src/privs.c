@@ -1,0 +1,78 @@
+/*
+ * ddl/src/privs.c — who may do what: owners and superusers alter and drop,
+ * CREATE on a schema lets a role create in it, and nobody alters the system
+ * objects (s-ids: cowcat_system, information_schema, cowcat_catalog).
+ *
+ * Privileges live in each object's durable value (AclItem: grantee, grantor,
+ * PostgreSQL's ACL bits); a check decodes the one object it asks about.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+uint64_t
+ddl__acl_of(const cat_object *o, cat_ref role)
+{
+    ProtobufCMessage *m = NULL;
+    if (cat_object_decode(o, &m, NULL) != CC_OK)
+        return 0;
+    size_t n = 0;
+    Cowcat__Catalog__AclItem **acl = NULL;
+    switch (cat_ref_class(o->ref)) {
+    case CAT_CLASS_DATABASE:
+        n = ((Cowcat__Catalog__DatabaseValue *)m)->n_privileges;
+        acl = ((Cowcat__Catalog__DatabaseValue *)m)->privileges;
+        break;
+    case CAT_CLASS_SCHEMA:
+        n = ((Cowcat__Catalog__SchemaValue *)m)->n_privileges;
+        acl = ((Cowcat__Catalog__SchemaValue *)m)->privileges;
+        break;
+    case CAT_CLASS_ITEM:
+        n = ((Cowcat__Catalog__ItemValue *)m)->n_privileges;
+        acl = ((Cowcat__Catalog__ItemValue *)m)->privileges;
+        break;
+    case CAT_CLASS_CLUSTER:
+        n = ((Cowcat__Catalog__ClusterValue *)m)->n_privileges;
+        acl = ((Cowcat__Catalog__ClusterValue *)m)->privileges;
+        break;
+    default:
+        break;
+    }
+    uint64_t bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        cat_ref g = cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee);
+        if (acl[i]->grantee == NULL || g == role ||
+            (!acl[i]->grantee->system && acl[i]->grantee->value == 0))
+            bits |= acl[i]->acl_mode;
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return bits;
+}
+
+cc_code
+ddl__check_owner(ddl_ctx *c, const cat_object *o, cc_err *err)
+{
+    if (cat_ref_is_system(o->ref))
+        return cc_err_set_state(err, CC_PERMISSION, "42501",
+                                "permission denied: %s \"%s\" is a system object",
+                                cat_kind_name(o->kind), o->name);
+    if (c->superuser || (c->role != 0 && o->owner == c->role))
+        return CC_OK;
+    if (o->kind == CAT_KIND_ROLE)
+        return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied to alter role");
+    return cc_err_set_state(err, CC_PERMISSION, "42501", "must be owner of %s %s",
+                            cat_kind_name(o->kind), o->name);
+}
+
+cc_code
+ddl__check_create(ddl_ctx *c, const cat_object *schema, cc_err *err)
+{
+    if (!cat_ref_is_system(schema->ref)) {
+        if (c->superuser || (c->role != 0 && schema->owner == c->role))
+            return CC_OK;
+        if (ddl__acl_of(schema, c->role) & DDL_ACL_CREATE)
+            return CC_OK;
+    }
+    return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for schema %s",
+                            schema->name);
+}

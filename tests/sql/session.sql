@@ -1,0 +1,54 @@
+-- session: SET / SHOW / RESET, search_path and the other settings
+SHOW search_path;
+SET search_path = s1, public;
+SHOW search_path;
+SET search_path TO "MixedCase", public;
+SHOW search_path;
+SET search_path = DEFAULT;
+SHOW search_path;
+SET search_path TO '$user', public;
+SHOW search_path;
+SET search_path = '';
+SHOW search_path;
+CREATE TABLE t (a int);
+RESET search_path;
+CREATE TABLE t (a int);
+SET SESSION search_path = public;
+SET LOCAL search_path = public;
+SHOW SEARCH_PATH;
+-- other settings
+SHOW TimeZone;
+SHOW timezone;
+SET TimeZone = 'Europe/Paris';
+SHOW TimeZone;
+RESET TimeZone;
+SHOW TimeZone;
+SHOW server_version;
+SET server_version = '16';
+SHOW max_identifier_length;
+SHOW standard_conforming_strings;
+SHOW client_encoding;
+SET application_name = 'sql_regress';
+SHOW application_name;
+SET statement_timeout = 0;
+SHOW statement_timeout;
+SET nosuch_setting = 1;
+SHOW nosuch_setting;
+RESET nosuch_setting;
+SET extra_float_digits = 3;
+SHOW extra_float_digits;
+RESET ALL;
+SHOW application_name;
+SHOW extra_float_digits;
+SHOW ALL;
+-- session functions
+SELECT current_user, session_user, current_database(), current_schema();
+SET search_path = nosuch, public;
+SELECT current_schema();
+RESET search_path;
+SELECT version() LIKE 'PostgreSQL%' AS is_pg;
+-- settings in a block are not undone by ROLLBACK in cowcat
+BEGIN;
+SET search_path = somewhere;
+ROLLBACK;
+SHOW search_path;
