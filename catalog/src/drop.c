@@ -15,73 +15,26 @@
  *            under either behaviour (PostgreSQL has no DROP ROLE CASCADE)
  *   write    audit events (while names still qualify), comments, objects
  * Costs: O(k log n) for the k objects the drop reaches; the membership set is
- * a local hash table, so the closure is linear in k.
+ * a local hash table (cat__refset), so the closure is linear in k.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/hash.h"
 #include "internal.h"
-
-/* An open-addressing set of refs (0 is never a ref). */
-typedef struct refset {
-    cat_ref *slot;
-    size_t cap, n;
-} refset;
-
-static bool
-set_has(const refset *s, cat_ref r)
-{
-    if (s->cap == 0)
-        return false;
-    for (size_t i = cc_hash_u64(r) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-        if (s->slot[i] == r)
-            return true;
-        if (s->slot[i] == 0)
-            return false;
-    }
-}
-
-static cc_code
-set_add(refset *s, cat_ref r, cc_err *err)
-{
-    if (2 * (s->n + 1) > s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        cat_ref *slot = cc_calloc(cap, sizeof *slot);
-        if (slot == NULL)
-            return cc_err_set(err, CC_NOMEM, "out of memory in DROP");
-        for (size_t i = 0; i < s->cap; i++) {
-            if (s->slot[i] == 0)
-                continue;
-            size_t j = cc_hash_u64(s->slot[i]) & (cap - 1);
-            while (slot[j] != 0)
-                j = (j + 1) & (cap - 1);
-            slot[j] = s->slot[i];
-        }
-        cc_free(s->slot);
-        s->slot = slot;
-        s->cap = cap;
-    }
-    size_t i = cc_hash_u64(r) & (s->cap - 1);
-    while (s->slot[i] != 0 && s->slot[i] != r)
-        i = (i + 1) & (s->cap - 1);
-    if (s->slot[i] == 0) {
-        s->slot[i] = r;
-        s->n++;
-    }
-    return CC_OK;
-}
 
 typedef struct drop_ctx {
     cat_txn *t;
     cat_drop_behavior behavior;
-    refset in;             /* membership of the set */
+    cat__refset in;        /* membership of the set */
     cat__refs order;       /* the set, in the order reached */
     cat__refs strip;       /* pairs: table, object it must stop referring to */
     const cat_object *cur; /* the object being expanded */
+    size_t cur_i;          /* its index in order */
+    cat__refs parent;      /* parent.v[i]: index in order of what brought order.v[i] (SIZE_MAX: named) */
     size_t requested;      /* objects the op named */
-    refset reported;       /* dependents already in the RESTRICT error's DETAIL */
+    cat__refset reported;  /* dependents already in the RESTRICT error's DETAIL */
     const cat_op *op;
     cc_err *err;
     cc_code rc;
@@ -90,11 +43,13 @@ typedef struct drop_ctx {
 static cc_code
 add(drop_ctx *d, cat_ref r)
 {
-    if (set_has(&d->in, r))
+    if (cat__refset_has(&d->in, r))
         return CC_OK;
-    cc_code rc = set_add(&d->in, r, d->err);
+    cc_code rc = cat__refset_add(&d->in, r, d->err);
     if (rc == CC_OK)
         rc = cat__refs_push(&d->order, r, d->err);
+    if (rc == CC_OK)
+        rc = cat__refs_push(&d->parent, d->cur != NULL ? d->cur_i : SIZE_MAX, d->err);
     return rc;
 }
 
@@ -116,7 +71,7 @@ static int
 expand_dependent(void *arg, const cat_object *dep)
 {
     drop_ctx *d = arg;
-    if (set_has(&d->in, dep->ref))
+    if (cat__refset_has(&d->in, dep->ref))
         return 0;
     if (is_auto(dep, d->cur))
         d->rc = add(d, dep->ref);
@@ -164,7 +119,8 @@ dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
         if (e != NULL)
             e->detail[0] = '\0';
     }
-    if (set_has(&d->reported, dep->ref) || set_add(&d->reported, dep->ref, NULL) != CC_OK)
+    if (cat__refset_has(&d->reported, dep->ref) ||
+        cat__refset_add(&d->reported, dep->ref, NULL) != CC_OK)
         return;
     if (e != NULL) {
         size_t len = strlen(e->detail);
@@ -199,7 +155,7 @@ static int
 report_dependents(void *arg, const cat_object *o)
 {
     drop_ctx *d = arg;
-    if (!is_auto(o, d->cur) && !set_has(&d->in, o->ref))
+    if (!is_auto(o, d->cur) && !cat__refset_has(&d->in, o->ref))
         dependents_error(d, d->cur, o);
     return 0;
 }
@@ -209,7 +165,7 @@ static int
 check_outside(void *arg, const cat_object *o)
 {
     drop_ctx *d = arg;
-    if (set_has(&d->in, o->ref))
+    if (cat__refset_has(&d->in, o->ref))
         return 0;
     if (d->behavior == CAT_DROP_CASCADE && o->kind == CAT_KIND_TABLE &&
         cat_ref_class(d->cur->ref) == CAT_CLASS_ITEM)
@@ -248,6 +204,58 @@ check_role(drop_ctx *d, const cat_object *role)
                       (unsigned long long)(granted - granted_in));
 }
 
+/*
+ * Hands on_cascade what CASCADE added, depth first from each named object
+ * (PostgreSQL's order: an object, then what it brought along), a table's
+ * indexes excepted (automatic). O(k).
+ */
+static void
+report_cascade(drop_ctx *d, size_t named)
+{
+    size_t n = d->order.n;
+    size_t *first = cc_malloc((n + 1) * sizeof *first), *next = cc_malloc((n + 1) * sizeof *next);
+    size_t *stack = cc_malloc((n + 1) * sizeof *stack);
+    if (first == NULL || next == NULL || stack == NULL) {
+        cc_free(first);
+        cc_free(next);
+        cc_free(stack);
+        return; /* out of memory: the notices are lost, the drop is not */
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i] = next[i] = SIZE_MAX;
+    for (size_t i = n; i-- > 0;) { /* children lists in reach order */
+        size_t p = d->parent.v[i];
+        if (p != SIZE_MAX) {
+            next[i] = first[p];
+            first[p] = i;
+        }
+    }
+    for (size_t root = named; root-- > 0;) { /* push roots in reverse: popped in order */
+        size_t top = 0;
+        stack[top++] = root;
+        while (top > 0) {
+            size_t i = stack[--top];
+            if (i >= named) {
+                const cat_object *o = cat_state_find(&d->t->work, d->order.v[i]);
+                if (!(o->kind == CAT_KIND_INDEX && o->nuses > 0 &&
+                      cat__refset_has(&d->in, o->uses[0])))
+                    d->op->u.drop.on_cascade(d->op->u.drop.cascade_arg, o);
+            }
+            /* children, first child on top */
+            size_t cnt = 0;
+            for (size_t c = first[i]; c != SIZE_MAX; c = next[c])
+                cnt++;
+            size_t at = top + cnt;
+            for (size_t c = first[i]; c != SIZE_MAX; c = next[c])
+                stack[--at] = c;
+            top += cnt;
+        }
+    }
+    cc_free(first);
+    cc_free(next);
+    cc_free(stack);
+}
+
 static cc_code
 closure(drop_ctx *d)
 {
@@ -255,13 +263,14 @@ closure(drop_ctx *d)
     for (size_t i = 0; i < d->order.n && d->rc == CC_OK; i++) {
         const cat_object *o = cat_state_find(s, d->order.v[i]);
         d->cur = o;
+        d->cur_i = i;
         switch (o->kind) {
         case CAT_KIND_DATABASE:
             cat_state_walk_members(s, o->ref, expand_member, d);
             break;
         case CAT_KIND_SCHEMA: {
             /* A schema reached through its database goes with its items. */
-            bool forced = o->parent != 0 && set_has(&d->in, o->parent);
+            bool forced = o->parent != 0 && cat__refset_has(&d->in, o->parent);
             if (forced || d->behavior == CAT_DROP_CASCADE)
                 cat_state_walk_members(s, o->ref, expand_member, d);
             break;
@@ -319,15 +328,11 @@ cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
     size_t named = d.order.n; /* the set before the closure */
     if (d.rc == CC_OK)
         closure(&d);
-    for (size_t i = named; i < d.order.n && d.rc == CC_OK && op->u.drop.on_cascade != NULL; i++) {
-        const cat_object *o = cat_state_find(&t->work, d.order.v[i]);
-        if (o->kind == CAT_KIND_INDEX && o->nuses > 0 && set_has(&d.in, o->uses[0]))
-            continue; /* automatic: goes with its table */
-        op->u.drop.on_cascade(op->u.drop.cascade_arg, o);
-    }
+    if (d.rc == CC_OK && op->u.drop.on_cascade != NULL)
+        report_cascade(&d, named);
     /* Strip what surviving tables refer to (pairs: table, dropped object). */
     for (size_t i = 0; i + 1 < d.strip.n && d.rc == CC_OK; i += 2) {
-        if (set_has(&d.in, d.strip.v[i]))
+        if (cat__refset_has(&d.in, d.strip.v[i]))
             continue;
         const cat_object *tab = cat_state_find(&t->work, d.strip.v[i]);
         const cat_object *gone = cat_state_find(&t->work, d.strip.v[i + 1]);
@@ -342,9 +347,10 @@ cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
         if (d.rc == CC_OK)
             d.rc = cat__put_object(t, o->ref, NULL, NULL, err);
     }
-    cc_free(d.in.slot);
-    cc_free(d.reported.slot);
+    cat__refset_fini(&d.in);
+    cat__refset_fini(&d.reported);
     cat__refs_fini(&d.order);
+    cat__refs_fini(&d.parent);
     cat__refs_fini(&d.strip);
     return d.rc;
 }

@@ -181,6 +181,16 @@ typedef struct cat__refs {
 cc_code cat__refs_push(cat__refs *r, cat_ref ref, cc_err *err);
 void cat__refs_fini(cat__refs *r);
 
+/* An open-addressing set of refs (0 is never a ref); zero-initialised is empty. */
+typedef struct cat__refset {
+    cat_ref *slot; /* cap slots, 0 = free; cap is 0 or a power of two */
+    size_t cap, n;
+} cat__refset;
+bool cat__refset_has(const cat__refset *s, cat_ref r);
+/* Adds r (no-op if present). Errors: NOMEM (err may be NULL). */
+cc_code cat__refset_add(cat__refset *s, cat_ref r, cc_err *err);
+void cat__refset_fini(cat__refset *s);
+
 struct cat_txn {
     cat_catalog *cat;
     const cat_state *base; /* the published version it started from */
@@ -227,7 +237,7 @@ void cat__changes_free(cat_change *c, size_t n);
 /* A not-found error for ref, worded for its class. */
 cc_code cat__not_found(cat_ref ref, cc_err *err);
 
-/* The ops (ops.c, drop.c). */
+/* The ops (ops.c, drop.c, columns.c). */
 cc_code cat__op_create(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err);
 cc_code cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err);
 cc_code cat__op_alter(cat_txn *t, const cat_op *op, cc_err *err);

@@ -1,7 +1,8 @@
 /*
  * catalog/src/ops.c — creating objects and altering them: rename (with the
- * create_sql rewrite of dependents), comment, owner, grant/revoke and system
- * configuration. Column ops and drops are in columns.c and drop.c.
+ * create_sql rewrite of dependents), comment, owner, grant/revoke, replacing
+ * a view's definition (CREATE OR REPLACE VIEW) and system configuration.
+ * Column ops and drops are in columns.c and drop.c.
  *
  * Every op validates against the working version first (names through the
  * names map, parents and owners by ref), then writes through cat__put_*: a
@@ -505,6 +506,19 @@ op_rename(cat_txn *t, const cat_op *op, cc_err *err)
     if (cat_ref_class(o->ref) == CAT_CLASS_ITEM &&
         cat_state_walk_used_by(&t->work, o->ref, collect, &deps) != 0)
         rc = cc_err_set(err, CC_NOMEM, "out of memory renaming \"%s\"", o->name);
+    /* A schema's name is in the SQL of its items and of their dependents
+     * (anything naming s.x depends on x): O(k) in those, as in PostgreSQL. */
+    if (rc == CC_OK && cat_ref_class(o->ref) == CAT_CLASS_SCHEMA) {
+        cat__refs items = {0};
+        if (cat_state_walk_members(&t->work, o->ref, collect, &items) != 0)
+            rc = cc_err_set(err, CC_NOMEM, "out of memory renaming \"%s\"", o->name);
+        for (size_t i = 0; i < items.n && rc == CC_OK; i++) {
+            rc = cat__refs_push(&deps, items.v[i], err);
+            if (rc == CC_OK && cat_state_walk_used_by(&t->work, items.v[i], collect, &deps) != 0)
+                rc = cc_err_set(err, CC_NOMEM, "out of memory renaming \"%s\"", o->name);
+        }
+        cat__refs_fini(&items);
+    }
     ProtobufCMessage *m = NULL;
     if (rc == CC_OK)
         rc = cat_object_decode(o, &m, err);
@@ -561,6 +575,12 @@ op_comment(cat_txn *t, const cat_op *op, cc_err *err)
     return rc;
 }
 
+static bool
+same_id(const Cowcat__Catalog__CatalogId *a, cat_ref r, cat_class cls)
+{
+    return cat_ref_from_id(cls, a) == r;
+}
+
 static cc_code
 op_owner(cat_txn *t, const cat_op *op, cc_err *err)
 {
@@ -581,7 +601,53 @@ op_owner(cat_txn *t, const cat_op *op, cc_err *err)
     Cowcat__Catalog__CatalogId id, *old = *f.owner;
     cat__ref_to_id(r->ref, &id);
     *f.owner = &id;
+    /*
+     * PostgreSQL's aclnewowner: what the old owner granted, or was granted,
+     * now belongs to the new owner (items that then coincide are merged), so
+     * the old owner no longer appears in the object's privileges.
+     */
+    size_t n = f.acl != NULL ? *f.nacl : 0, k = 0;
+    Cowcat__Catalog__AclItem **items = cc_malloc((n + 1) * sizeof *items);
+    Cowcat__Catalog__AclItem *copies = cc_malloc((n + 1) * sizeof *copies);
+    if (items == NULL || copies == NULL) {
+        cc_free(items);
+        cc_free(copies);
+        *f.owner = old;
+        protobuf_c_message_free_unpacked(m, NULL);
+        return cc_err_set(err, CC_NOMEM, "out of memory changing an owner");
+    }
+    for (size_t i = 0; i < n; i++) {
+        Cowcat__Catalog__AclItem a = *(*f.acl)[i];
+        if (same_id(a.grantor, o->owner, CAT_CLASS_ROLE))
+            a.grantor = &id;
+        if (a.grantee != NULL && same_id(a.grantee, o->owner, CAT_CLASS_ROLE))
+            a.grantee = &id;
+        size_t j = 0;
+        while (j < k && !(cat_ref_from_id(CAT_CLASS_ROLE, copies[j].grantee) ==
+                              cat_ref_from_id(CAT_CLASS_ROLE, a.grantee) &&
+                          cat_ref_from_id(CAT_CLASS_ROLE, copies[j].grantor) ==
+                              cat_ref_from_id(CAT_CLASS_ROLE, a.grantor)))
+            j++;
+        if (j < k) {
+            copies[j].acl_mode |= a.acl_mode;
+            continue;
+        }
+        copies[k] = a;
+        items[k] = &copies[k];
+        k++;
+    }
+    Cowcat__Catalog__AclItem **old_acl = f.acl != NULL ? *f.acl : NULL;
+    if (f.acl != NULL) {
+        *f.acl = items;
+        *f.nacl = k;
+    }
     rc = cat__put_object(t, o->ref, m, &o, err);
+    if (f.acl != NULL) {
+        *f.acl = old_acl;
+        *f.nacl = n;
+    }
+    cc_free(items);
+    cc_free(copies);
     *f.owner = old;
     protobuf_c_message_free_unpacked(m, NULL);
     if (rc == CC_OK)
@@ -589,11 +655,6 @@ op_owner(cat_txn *t, const cat_op *op, cc_err *err)
     return rc;
 }
 
-static bool
-same_id(const Cowcat__Catalog__CatalogId *a, cat_ref r, cat_class cls)
-{
-    return cat_ref_from_id(cls, a) == r;
-}
 
 static cc_code
 op_grant(cat_txn *t, const cat_op *op, cc_err *err)
@@ -663,6 +724,133 @@ op_grant(cat_txn *t, const cat_op *op, cc_err *err)
     return rc;
 }
 
+/* --- CREATE OR REPLACE VIEW --------------------------------------------------------------- */
+
+/* A breadth-first walk over the transitive dependents of a view. */
+typedef struct reach_ctx {
+    const cat__refset *stop; /* the view's new uses: reaching one is a cycle */
+    cat__refset seen;        /* dependents reached */
+    cat__refs queue;         /* the same, in the order reached (to expand) */
+    cat_ref hit;             /* the new use reached, or 0 */
+    cc_err *err;
+    cc_code rc;
+} reach_ctx;
+
+static int
+reach(void *arg, const cat_object *o)
+{
+    reach_ctx *r = arg;
+    if (cat__refset_has(&r->seen, o->ref))
+        return 0;
+    if (cat__refset_has(r->stop, o->ref)) {
+        r->hit = o->ref;
+        return 1;
+    }
+    r->rc = cat__refset_add(&r->seen, o->ref, r->err);
+    if (r->rc == CC_OK)
+        r->rc = cat__refs_push(&r->queue, o->ref, r->err);
+    return r->rc != CC_OK;
+}
+
+/*
+ * Fails with 42P17 if view o would come to depend on itself by using
+ * uses[0..n): one of them is o or a transitive dependent of o. O(n + k) for
+ * the k dependents walked (the walk stops at the first one reached).
+ */
+static cc_code
+check_no_cycle(const cat_txn *t, const cat_object *o, const cat_ref *uses, size_t n, cc_err *err)
+{
+    cat__refset stop = {0};
+    reach_ctx r = {.stop = &stop, .err = err};
+    for (size_t i = 0; i < n && r.rc == CC_OK; i++)
+        r.rc = cat__refset_add(&stop, uses[i], err);
+    if (r.rc == CC_OK)
+        reach(&r, o);
+    for (size_t i = 0; i < r.queue.n && r.rc == CC_OK && r.hit == 0; i++)
+        cat_state_walk_used_by(&t->work, r.queue.v[i], reach, &r);
+    cat__refset_fini(&stop);
+    cat__refset_fini(&r.seen);
+    cat__refs_fini(&r.queue);
+    if (r.rc == CC_OK && r.hit != 0)
+        r.rc =
+            cc_err_set_state(err, CC_INVALID, "42P17",
+                             "infinite recursion detected in rules for relation \"%s\"", o->name);
+    return r.rc;
+}
+
+static cc_code
+op_replace(cat_txn *t, const cat_op *op, cc_err *err)
+{
+    const cat_object *o = NULL, *x = NULL;
+    cc_code rc = need(t, op->u.replace_item.ref, K(VIEW), &o, err);
+    if (rc != CC_OK)
+        return rc;
+    if (cat_ref_is_system(o->ref))
+        return cc_err_set_state(err, CC_PERMISSION, "42501",
+                                "cannot replace %s \"%s\": it is required by the database system",
+                                cat_kind_name(o->kind), o->name);
+    if (op->u.replace_item.create_sql == NULL || op->u.replace_item.create_sql[0] == '\0')
+        return cc_err_set(err, CC_INVALID, "replacing \"%s\": create_sql is empty", o->name);
+    size_t ncol = op->u.replace_item.ncolumns;
+    Cowcat__Catalog__Column *const *cols = op->u.replace_item.columns;
+    if (ncol > 0 && cols == NULL)
+        return cc_err_set(err, CC_INVALID, "replacing \"%s\": columns are NULL", o->name);
+    if (op->u.replace_item.nuses > 0 && op->u.replace_item.uses == NULL)
+        return cc_err_set(err, CC_INVALID, "replacing \"%s\": uses are NULL", o->name);
+    if ((rc = check_columns(cols, ncol, err)) != CC_OK)
+        return rc;
+    size_t cap = op->u.replace_item.nuses + ncol, nuses = 0;
+    cap = cap ? cap : 1;
+    cat_ref *uses =
+        cc_malloc(cap * (sizeof(cat_ref) + sizeof(void *) + sizeof(Cowcat__Catalog__CatalogId)));
+    if (uses == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory replacing \"%s\"", o->name);
+    for (size_t i = 0; i < op->u.replace_item.nuses && rc == CC_OK; i++) {
+        rc = need(t, op->u.replace_item.uses[i],
+                  K(TABLE) | K(VIEW) | K(MATERIALIZED_VIEW) | K(INDEX) | K(TYPE), &x, err);
+        if (rc == CC_OK)
+            add_use(uses, &nuses, x->ref);
+    }
+    for (size_t i = 0; i < ncol && rc == CC_OK; i++) {
+        if (cols[i]->type_ref_opt_case != COWCAT__CATALOG__COLUMN__TYPE_REF_OPT_TYPE_REF)
+            continue;
+        rc = need(t, cat_ref_from_id(CAT_CLASS_ITEM, cols[i]->type_ref), K(TYPE), &x, err);
+        if (rc == CC_OK)
+            add_use(uses, &nuses, x->ref);
+    }
+    if (rc == CC_OK)
+        rc = check_no_cycle(t, o, uses, nuses, err);
+    Cowcat__Catalog__ItemValue *v = NULL;
+    if (rc == CC_OK)
+        rc = cat_object_decode(o, (ProtobufCMessage **)&v, err);
+    if (rc == CC_OK) {
+        Cowcat__Catalog__CatalogId *ids = (void *)(uses + cap);
+        Cowcat__Catalog__CatalogId **idp = (void *)(ids + cap);
+        for (size_t i = 0; i < nuses; i++) {
+            cat__ref_to_id(uses[i], &ids[i]);
+            idp[i] = &ids[i];
+        }
+        /* The decoded fields are swapped back before the free (see above). */
+        Cowcat__Catalog__ItemValue old = *v;
+        v->create_sql = (char *)op->u.replace_item.create_sql;
+        v->n_columns = ncol;
+        v->columns = (Cowcat__Catalog__Column **)cols;
+        v->n_uses = nuses;
+        v->uses = idp;
+        rc = cat__put_object(t, o->ref, &v->base, &o, err);
+        v->create_sql = old.create_sql;
+        v->n_columns = old.n_columns;
+        v->columns = old.columns;
+        v->n_uses = old.n_uses;
+        v->uses = old.uses;
+        protobuf_c_message_free_unpacked(&v->base, NULL);
+    }
+    cc_free(uses);
+    if (rc == CC_OK)
+        rc = cat__audit(t, AUDIT(ALTER), o, err);
+    return rc;
+}
+
 static cc_code
 op_config(cat_txn *t, const cat_op *op, cc_err *err)
 {
@@ -697,6 +885,8 @@ cat__op_alter(cat_txn *t, const cat_op *op, cc_err *err)
     case CAT_OP_GRANT:
     case CAT_OP_REVOKE:
         return op_grant(t, op, err);
+    case CAT_OP_REPLACE_ITEM:
+        return op_replace(t, op, err);
     default:
         return op_config(t, op, err);
     }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "internal.h"
 
 /* --- small helpers ------------------------------------------------------------------- */
@@ -42,6 +43,56 @@ cat__refs_fini(cat__refs *r)
 {
     cc_free(r->v);
     memset(r, 0, sizeof *r);
+}
+
+bool
+cat__refset_has(const cat__refset *s, cat_ref r)
+{
+    if (s->cap == 0)
+        return false;
+    for (size_t i = cc_hash_u64(r) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (s->slot[i] == r)
+            return true;
+        if (s->slot[i] == 0)
+            return false;
+    }
+}
+
+cc_code
+cat__refset_add(cat__refset *s, cat_ref r, cc_err *err)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        cat_ref *slot = cc_calloc(cap, sizeof *slot);
+        if (slot == NULL)
+            return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slot[i] == 0)
+                continue;
+            size_t j = cc_hash_u64(s->slot[i]) & (cap - 1);
+            while (slot[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slot[j] = s->slot[i];
+        }
+        cc_free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t i = cc_hash_u64(r) & (s->cap - 1);
+    while (s->slot[i] != 0 && s->slot[i] != r)
+        i = (i + 1) & (s->cap - 1);
+    if (s->slot[i] == 0) {
+        s->slot[i] = r;
+        s->n++;
+    }
+    return CC_OK;
+}
+
+void
+cat__refset_fini(cat__refset *s)
+{
+    cc_free(s->slot);
+    memset(s, 0, sizeof *s);
 }
 
 static int
@@ -352,6 +403,7 @@ cat_txn_apply(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
     case CAT_OP_REVOKE:
     case CAT_OP_CONFIG_SET:
     case CAT_OP_CONFIG_RESET:
+    case CAT_OP_REPLACE_ITEM:
         rc = cat__op_alter(t, op, err);
         break;
     case CAT_OP_ADD_COLUMN:

@@ -126,9 +126,7 @@ rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
         cc_err_set_state(err, CC_INVALID, "42939", "unacceptable schema name \"%s\"", r->newname);
         return cc_err_detail(err, "The prefix \"pg_\" is reserved for system schemas.");
     }
-    if (o->kind == CAT_KIND_SCHEMA && (rc = ddl__check_owner(c, o, err)) == CC_OK &&
-        (rc = ddl__rename_schema_check(c, o, err)) != CC_OK)
-        return rc;
+
     if (o->kind == CAT_KIND_DATABASE && o->ref == c->database)
         return cc_err_set_state(err, CC_INVALID, "55006", "current database cannot be renamed");
     if (o->kind == CAT_KIND_ROLE && o->ref == c->role)

@@ -9,6 +9,7 @@
  * the search path.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -173,6 +174,76 @@ ddl__drop_database(ddl_ctx *c, const PgQuery__DropdbStmt *d, cc_err *err)
     return ddl__apply(c, &op, NULL, err);
 }
 
+/* What a role is still attached to (role_detail). */
+typedef struct role_uses {
+    const cat_ref *roles;
+    size_t nroles;
+    const cat_object **v;
+    size_t n, cap;
+} role_uses;
+
+static bool
+names_role(const role_uses *u, cat_ref r)
+{
+    for (size_t i = 0; i < u->nroles; i++)
+        if (u->roles[i] == r)
+            return true;
+    return false;
+}
+
+static int
+role_use(void *arg, const cat_object *o)
+{
+    role_uses *u = arg;
+    bool hit = names_role(u, o->owner);
+    for (size_t i = 0; i < u->nroles && !hit && cat_ref_class(o->ref) != CAT_CLASS_ROLE; i++)
+        hit = ddl__acl_names(o, u->roles[i]);
+    if (!hit)
+        return 0;
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? 2 * u->cap : 16;
+        const cat_object **v = cc_realloc(u->v, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        u->v = v;
+        u->cap = cap;
+    }
+    u->v[u->n++] = o;
+    return 0;
+}
+
+static int
+by_oid(const void *a, const void *b)
+{
+    uint32_t x = (*(const cat_object *const *)a)->oid, y = (*(const cat_object *const *)b)->oid;
+    return (x > y) - (x < y);
+}
+
+/*
+ * DROP ROLE's 2BP01 DETAIL as PostgreSQL words it: one line per object the
+ * roles own ("owner of table t") or are granted privileges on ("privileges
+ * for schema s"), in OID order. The catalog keeps only per-role counts, so
+ * this walks every object: O(n), on this error path only.
+ */
+static void
+role_detail(ddl_ctx *c, const cat_ref *roles, size_t nroles, cc_err *err)
+{
+    role_uses u = {.roles = roles, .nroles = nroles};
+    cat_state_walk_all(c->st, role_use, &u);
+    qsort(u.v, u.n, sizeof *u.v, by_oid);
+    char detail[sizeof err->detail] = "";
+    for (size_t i = 0; i < u.n; i++) {
+        char name[2 * DDL_NAME_MAX + 2];
+        size_t len = strlen(detail);
+        snprintf(detail + len, sizeof detail - len, "%s%s %s %s", len ? "\n" : "",
+                 names_role(&u, u.v[i]->owner) ? "owner of" : "privileges for",
+                 cat_kind_name(u.v[i]->kind), describe(c, u.v[i], name, sizeof name));
+    }
+    if (u.n > 0)
+        cc_err_detail(err, "%s", detail);
+    cc_free(u.v);
+}
+
 cc_code
 ddl__drop_roles(ddl_ctx *c, const PgQuery__DropRoleStmt *d, cc_err *err)
 {
@@ -207,6 +278,8 @@ ddl__drop_roles(ddl_ctx *c, const PgQuery__DropRoleStmt *d, cc_err *err)
     }
     if (rc == CC_OK)
         rc = drop_refs(c, refs, n, CAT_DROP_RESTRICT, err);
+    if (rc == CC_DEPENDENTS && err != NULL)
+        role_detail(c, refs, n, err);
     cc_free(refs);
     return rc;
 }
@@ -375,48 +448,4 @@ ddl__refuse_if_read(ddl_ctx *c, const cat_object *table, const char *column, cc_
     }
     cc_free(u.v);
     return rc;
-}
-
-/* Finds a view or materialized view over one of a schema's items (see ddl__rename_schema_check). */
-typedef struct schema_users {
-    ddl_ctx *c;
-    const cat_object *found;
-} schema_users;
-
-static int
-view_user(void *arg, const cat_object *dep)
-{
-    schema_users *u = arg;
-    if (dep->kind == CAT_KIND_VIEW || dep->kind == CAT_KIND_MATERIALIZED_VIEW) {
-        u->found = dep;
-        return 1;
-    }
-    return 0;
-}
-
-static int
-member_users(void *arg, const cat_object *item)
-{
-    schema_users *u = arg;
-    return cat_state_walk_used_by(u->c->st, item->ref, view_user, u);
-}
-
-/*
- * ALTER SCHEMA RENAME when views read the schema's objects: their stored SQL
- * may name the schema, and the catalog's rewrite reaches only an object's
- * own dependents — refuse rather than leave them stale. O(k) in the
- * schema's items and their dependents (a schema rename touches all of them
- * in PostgreSQL too).
- */
-cc_code
-ddl__rename_schema_check(ddl_ctx *c, const cat_object *schema, cc_err *err)
-{
-    schema_users u = {.c = c};
-    cat_state_walk_members(c->st, schema->ref, member_users, &u);
-    if (u.found == NULL)
-        return CC_OK;
-    cc_err_set_state(err, CC_INVALID, "0A000",
-                     "feature not supported: renaming schema %s, whose objects %s %s reads",
-                     schema->name, cat_kind_name(u.found->kind), u.found->name);
-    return cc_err_hint(err, "Drop the views over the schema's objects first.");
 }

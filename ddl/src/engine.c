@@ -47,6 +47,7 @@ struct ddl_request {
     const PgQuery__Node *stmt; /* borrowed from the submitter */
     cc_code rc;                /* its outcome once done */
     cc_err err;
+    size_t notice_base; /* notices the statement had before it was queued (kept on replays) */
     bool failed; /* failed while planning/applying: left out of the replay */
     bool done;   /* guarded by db->lock */
 };
@@ -237,7 +238,9 @@ run_group(cowcat *db, ddl_request *group)
             ddl_ctx *c = r->ctx;
             actor.user = c->s->user;
             cat_txn_set_actor(txn, &actor);
-            ddl__ctx_reset(c);
+            c->tag[0] = '\0';
+            c->nnotices = r->notice_base;
+            c->errpos = 0;
             c->txn = txn;
             c->st = cat_txn_state(txn);
             ddl__ctx_bind(c);
@@ -282,7 +285,7 @@ cc_code
 ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
 {
     cowcat *db = c->s->db;
-    ddl_request req = {.ctx = c, .stmt = stmt};
+    ddl_request req = {.ctx = c, .stmt = stmt, .notice_base = c->nnotices};
 
     pthread_mutex_lock(&db->lock);
     if (db->queue_tail != NULL)

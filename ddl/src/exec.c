@@ -416,6 +416,7 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
     }
     const PgQuery__Node *stmt = tree->stmts[0]->stmt;
     ddl_stmt_class cls = ddl__classify(stmt);
+    ddl__identifier_notices(c, text);
 
     if (s->status == COWCAT_TXN_FAILED &&
         !(cls == DDL_STMT_TXN &&

@@ -212,6 +212,14 @@ void ddl__parse_free(PgQuery__ParseResult *r);
  */
 cc_code ddl__deparse(const PgQuery__Node *stmt, char **out, cc_err *err);
 
+/*
+ * PostgreSQL's scanner NOTICE for identifiers longer than 63 bytes
+ * (`identifier "..." will be truncated to "..."`, 42622): libpg_query
+ * truncates silently, so the statement is scanned again when it has such
+ * a word (cheap check first).
+ */
+void ddl__identifier_notices(ddl_ctx *c, const char *text);
+
 /* PostgreSQL's name for a statement node, for "feature not supported: X". */
 const char *ddl__stmt_name(const PgQuery__Node *stmt);
 
@@ -294,6 +302,8 @@ cc_code ddl__check_create(ddl_ctx *c, const cat_object *schema, cc_err *err);
 
 /* The ACL bits o's privileges grant role (and PUBLIC). */
 uint64_t ddl__acl_of(const cat_object *o, cat_ref role);
+/* True if o's privileges name role as grantee or grantor. */
+bool ddl__acl_names(const cat_object *o, cat_ref role);
 
 /* --- statements -------------------------------------------------------------------------- */
 
@@ -335,6 +345,16 @@ void ddl__session_abort(cowcat_session *s);
 cc_code ddl__create_table(ddl_ctx *c, const PgQuery__CreateStmt *s, cc_err *err);
 cc_code ddl__create_view(ddl_ctx *c, const PgQuery__ViewStmt *s, cc_err *err);
 cc_code ddl__create_matview(ddl_ctx *c, const PgQuery__CreateTableAsStmt *s, cc_err *err);
+/*
+ * view_replace.c: CREATE OR REPLACE VIEW of the existing view `view` with the
+ * new statement, output columns and uses (all borrowed for the call).
+ * Errors: INVALID (42P16 a column dropped, renamed or retyped; 42P17 the
+ * view would depend on itself), PERMISSION (42501 not the owner), and those
+ * of the catalog op.
+ */
+cc_code ddl__replace_view(ddl_ctx *c, const cat_object *view, const char *create_sql,
+                          Cowcat__Catalog__Column *const *cols, size_t ncols, const cat_ref *uses,
+                          size_t nuses, cc_err *err);
 cc_code ddl__create_index(ddl_ctx *c, const PgQuery__IndexStmt *s, cc_err *err);
 cc_code ddl__create_enum(ddl_ctx *c, const PgQuery__CreateEnumStmt *s, cc_err *err);
 cc_code ddl__create_role(ddl_ctx *c, const PgQuery__CreateRoleStmt *s, cc_err *err);
@@ -546,8 +566,6 @@ cc_code ddl__drop_column_users(ddl_ctx *c, const cat_object *table, const char *
                                cat_drop_behavior b, cc_err *err);
 /* 0A000 if a view reads table.column (its SQL would go stale on a rename). */
 cc_code ddl__refuse_if_read(ddl_ctx *c, const cat_object *table, const char *column, cc_err *err);
-/* 0A000 if a view reads one of schema's items (its SQL may name the schema). */
-cc_code ddl__rename_schema_check(ddl_ctx *c, const cat_object *schema, cc_err *err);
 
 /* --- creates (create.c, types.c, view.c, rewrite.c) ----------------------------------- */
 

@@ -305,3 +305,63 @@ ddl__stmt_name(const PgQuery__Node *stmt)
     buf[n] = '\0';
     return buf;
 }
+
+/* True if text has a run of more than 63 identifier bytes (a cheap filter before scanning). */
+static bool
+has_long_word(const char *text)
+{
+    size_t run = 0;
+    for (const char *p = text; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        bool word = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '$' || ch >= 0x80 || ch == '"';
+        run = word ? run + 1 : 0;
+        if (run > DDL_NAME_MAX - 1)
+            return true;
+    }
+    return false;
+}
+
+void
+ddl__identifier_notices(ddl_ctx *c, const char *text)
+{
+    if (!has_long_word(text))
+        return;
+    PgQueryScanResult r = pg_query_scan(text);
+    if (r.error != NULL) {
+        pg_query_free_scan_result(r);
+        return;
+    }
+    PgQuery__ScanResult *t =
+        pg_query__scan_result__unpack(NULL, r.pbuf.len, (const uint8_t *)r.pbuf.data);
+    pg_query_free_scan_result(r);
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n_tokens; i++) {
+        const PgQuery__ScanToken *k = t->tokens[i];
+        if (k->token != PG_QUERY__TOKEN__IDENT || k->end - k->start <= DDL_NAME_MAX - 1)
+            continue;
+        /* The identifier as the parser sees it: quoted keeps case ("" is "), else lower case. */
+        char full[1024];
+        size_t n = 0;
+        const char *p = text + k->start, *end = text + k->end;
+        bool quoted = *p == '"';
+        if (quoted) {
+            p++, end--;
+        }
+        for (; p < end && n + 1 < sizeof full; p++) {
+            if (quoted && *p == '"' && p + 1 < end && p[1] == '"')
+                p++;
+            full[n++] = !quoted && *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+        }
+        full[n] = '\0';
+        if (n <= DDL_NAME_MAX - 1)
+            continue;
+        size_t cut = DDL_NAME_MAX - 1;
+        while (cut > 0 && ((unsigned char)full[cut] & 0xC0) == 0x80) /* a whole character */
+            cut--;
+        ddl__notice(c, "42622", "identifier \"%s\" will be truncated to \"%.*s\"", full, (int)cut,
+                    full);
+    }
+    pg_query__scan_result__free_unpacked(t, NULL);
+}

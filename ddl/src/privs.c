@@ -10,43 +10,67 @@
 
 #include "internal.h"
 
+/* The privileges of o's durable value (decoded into *m, which the caller frees), or NULL. */
+static Cowcat__Catalog__AclItem **
+acl_items(const cat_object *o, ProtobufCMessage **m, size_t *n)
+{
+    *n = 0;
+    *m = NULL;
+    if (cat_object_decode(o, m, NULL) != CC_OK)
+        return NULL;
+    switch (cat_ref_class(o->ref)) {
+    case CAT_CLASS_DATABASE:
+        *n = ((Cowcat__Catalog__DatabaseValue *)*m)->n_privileges;
+        return ((Cowcat__Catalog__DatabaseValue *)*m)->privileges;
+    case CAT_CLASS_SCHEMA:
+        *n = ((Cowcat__Catalog__SchemaValue *)*m)->n_privileges;
+        return ((Cowcat__Catalog__SchemaValue *)*m)->privileges;
+    case CAT_CLASS_ITEM:
+        *n = ((Cowcat__Catalog__ItemValue *)*m)->n_privileges;
+        return ((Cowcat__Catalog__ItemValue *)*m)->privileges;
+    case CAT_CLASS_CLUSTER:
+        *n = ((Cowcat__Catalog__ClusterValue *)*m)->n_privileges;
+        return ((Cowcat__Catalog__ClusterValue *)*m)->privileges;
+    default:
+        return NULL;
+    }
+}
+
+/* True if the AclItem's grantee is PUBLIC (u0 or unset). */
+static bool
+is_public(const Cowcat__Catalog__AclItem *a)
+{
+    return a->grantee == NULL || (!a->grantee->system && a->grantee->value == 0);
+}
+
 uint64_t
 ddl__acl_of(const cat_object *o, cat_ref role)
 {
-    ProtobufCMessage *m = NULL;
-    if (cat_object_decode(o, &m, NULL) != CC_OK)
-        return 0;
-    size_t n = 0;
-    Cowcat__Catalog__AclItem **acl = NULL;
-    switch (cat_ref_class(o->ref)) {
-    case CAT_CLASS_DATABASE:
-        n = ((Cowcat__Catalog__DatabaseValue *)m)->n_privileges;
-        acl = ((Cowcat__Catalog__DatabaseValue *)m)->privileges;
-        break;
-    case CAT_CLASS_SCHEMA:
-        n = ((Cowcat__Catalog__SchemaValue *)m)->n_privileges;
-        acl = ((Cowcat__Catalog__SchemaValue *)m)->privileges;
-        break;
-    case CAT_CLASS_ITEM:
-        n = ((Cowcat__Catalog__ItemValue *)m)->n_privileges;
-        acl = ((Cowcat__Catalog__ItemValue *)m)->privileges;
-        break;
-    case CAT_CLASS_CLUSTER:
-        n = ((Cowcat__Catalog__ClusterValue *)m)->n_privileges;
-        acl = ((Cowcat__Catalog__ClusterValue *)m)->privileges;
-        break;
-    default:
-        break;
-    }
+    ProtobufCMessage *m;
+    size_t n;
+    Cowcat__Catalog__AclItem **acl = acl_items(o, &m, &n);
     uint64_t bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        cat_ref g = cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee);
-        if (acl[i]->grantee == NULL || g == role ||
-            (!acl[i]->grantee->system && acl[i]->grantee->value == 0))
+    for (size_t i = 0; i < n; i++)
+        if (is_public(acl[i]) || cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) == role)
             bits |= acl[i]->acl_mode;
-    }
-    protobuf_c_message_free_unpacked(m, NULL);
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
     return bits;
+}
+
+bool
+ddl__acl_names(const cat_object *o, cat_ref role)
+{
+    ProtobufCMessage *m;
+    size_t n;
+    Cowcat__Catalog__AclItem **acl = acl_items(o, &m, &n);
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++)
+        found = (!is_public(acl[i]) && cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) == role) ||
+                cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantor) == role;
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return found;
 }
 
 cc_code

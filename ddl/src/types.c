@@ -201,6 +201,9 @@ type_display(const PgQuery__TypeName *tn, char *buf, size_t cap)
             break;
         len += (size_t)w;
     }
+    /* PostgreSQL's TypeNameToString: array bounds print as "[]" */
+    for (size_t i = 0; i < tn->n_array_bounds && len + 2 < cap; i++, len += 2)
+        memcpy(buf + len, "[]", 3);
     return buf;
 }
 

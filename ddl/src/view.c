@@ -1,5 +1,5 @@
 /*
- * ddl/src/view.c — CREATE VIEW and CREATE MATERIALIZED VIEW: what a query
+ * ddl/src/view.c — CREATE [OR REPLACE] VIEW and CREATE MATERIALIZED VIEW: what a query
  * reads (its dependencies, found with ddl__walk of rewrite.c) and what it
  * returns (its output columns, named by PostgreSQL's FigureColname).
  *
@@ -875,21 +875,18 @@ create_viewlike(vplan *p, cat_kind kind, const PgQuery__RangeVar *rv, PgQuery__N
         return rc;
     if ((rc = ddl__check_create(c, schema, err)) != CC_OK)
         return rc;
-    for (size_t i = 0; i < cols.n; i++)
+    const cat_object *old = cat_state_find_relation(c->st, schema->ref, q.name);
+    /* Replacing: the columns are checked against the old ones (ddl__replace_view). */
+    for (size_t i = 0; i < cols.n && !(old != NULL && replace); i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(cols.v[i].name, cols.v[j].name) == 0)
                 return cc_err_set_state(err, CC_EXISTS, "42701",
                                         "column \"%s\" specified more than once", cols.v[i].name);
-    const cat_object *old = cat_state_find_relation(c->st, schema->ref, q.name);
-    if (old != NULL && replace && old->kind == CAT_KIND_VIEW)
-        return ddl__at(c, rv->location,
-                       cc_err_set_state(err, CC_PARSE, "0A000",
-                                        "feature not supported: CREATE OR REPLACE VIEW"));
-    if (old != NULL && replace)
+    if (old != NULL && replace && old->kind != CAT_KIND_VIEW)
         return cc_err_set_state(err, CC_INVALID, "42809", "\"%s\" is not a view", q.name);
-    if (old != NULL)
+    if (old != NULL && !replace)
         return cc_err_set_state(err, CC_EXISTS, "42P07", "relation \"%s\" already exists", q.name);
-    if (cat_state_find_type(c->st, schema->ref, q.name) != NULL) {
+    if (old == NULL && cat_state_find_type(c->st, schema->ref, q.name) != NULL) {
         cc_err_set_state(err, CC_EXISTS, "42710", "type \"%s\" already exists", q.name);
         return cc_err_hint(err, "A relation has an associated type of the same name, so you must "
                                 "use a name that doesn't conflict with any existing type.");
@@ -920,6 +917,11 @@ create_viewlike(vplan *p, cat_kind kind, const PgQuery__RangeVar *rv, PgQuery__N
     char *sql;
     if ((rc = ddl__create_sql(c, &sql, err)) != CC_OK)
         return rc;
+    if (old != NULL) {
+        rc = ddl__replace_view(c, old, sql, mp, cols.n, p->uses, p->nuses, err);
+        cc_free(sql);
+        return rc;
+    }
     cat_op op = {.kind = CAT_OP_CREATE_ITEM};
     op.u.create_item.kind = kind;
     op.u.create_item.schema = schema->ref;

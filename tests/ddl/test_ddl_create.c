@@ -239,6 +239,8 @@ exists(const char *rel)
     return found;
 }
 
+static void query_is(const char *sql, const char *want);
+
 /* --- CREATE TABLE ----------------------------------------------------------------------- */
 
 Test(ddl_create, table_stores_builtin_types_with_postgres_names_and_modifiers)
@@ -505,8 +507,7 @@ Test(ddl_create, view_errors_match_postgres)
     fails("CREATE VIEW v1 AS SELECT * FROM tz JOIN tx ON true", "42701",
           "column \"a\" specified more than once", 0);
     fails("CREATE VIEW v AS SELECT a FROM tz", "42P07", "relation \"v\" already exists", 0);
-    q = "CREATE OR REPLACE VIEW v AS SELECT a, b FROM tz";
-    fails(q, "0A000", "feature not supported: CREATE OR REPLACE VIEW", at(q, "v AS"));
+    fails("CREATE OR REPLACE VIEW tz AS SELECT a FROM tz", "42809", "\"tz\" is not a view", 0);
     q = "CREATE VIEW v1 AS SELECT 'a'::nosuchtype";
     fails(q, "42704", "type \"nosuchtype\" does not exist", at(q, "nosuchtype"));
     fails("CREATE VIEW nosuch.v1 AS SELECT 1", "3F000", "schema \"nosuch\" does not exist", 0);
@@ -514,6 +515,97 @@ Test(ddl_create, view_errors_match_postgres)
     fails(q, "0A000", "feature not supported: temporary views", at(q, "v1"));
     ok("CREATE OR REPLACE VIEW v9 AS SELECT 1 AS one");
     columns_are("v9", "one integer");
+}
+
+static uint32_t
+oid_of(const char *rel)
+{
+    cowcat_object o;
+    cowcat_snapshot *snap = find(rel, &o);
+    cowcat_snapshot_close(snap);
+    return o.oid;
+}
+
+Test(ddl_create, or_replace_view_keeps_the_view_its_oid_and_its_dependents)
+{
+    ok("CREATE TABLE tz (a int, b text)");
+    ok("CREATE TABLE ty (a int, b text)");
+    ok("CREATE VIEW v AS SELECT a FROM tz");
+    ok("CREATE VIEW w AS SELECT a FROM v WHERE a > 1");
+    ok("COMMENT ON VIEW v IS 'kept'");
+    uint32_t oid = oid_of("v");
+    result r = ok("  CREATE OR REPLACE VIEW v AS SELECT a, b FROM tz;  ");
+    cr_assert_str_eq(r.tag, "CREATE VIEW");
+    cr_assert_eq(oid_of("v"), oid, "the view keeps its OID");
+    columns_are("v", "a integer, b text");
+    create_sql_is("v", "CREATE OR REPLACE VIEW v AS SELECT a, b FROM tz");
+    dependents_are("v", "w");
+    query_is("SELECT comment FROM cowcat_catalog.comments WHERE object = 'public.v'", "kept");
+    /* reading another table moves the dependency */
+    ok("CREATE OR REPLACE VIEW v AS SELECT a, b, 1 AS one FROM ty");
+    columns_are("v", "a integer, b text, one integer");
+    dependents_are("tz", "");
+    dependents_are("ty", "v");
+    dependents_are("v", "w");
+    cr_assert_eq(oid_of("v"), oid);
+    /* replacing w changes nothing about v */
+    ok("CREATE OR REPLACE VIEW w AS SELECT a, b FROM v");
+    columns_are("w", "a integer, b text");
+    dependents_are("v", "w");
+}
+
+Test(ddl_create, or_replace_view_errors_match_postgres)
+{
+    ok("CREATE TABLE tz (a int, b text, c varchar(5), d varchar(10))");
+    ok("CREATE VIEW v AS SELECT a, b, c FROM tz");
+    ok("CREATE VIEW w AS SELECT a FROM v");
+    ok("CREATE MATERIALIZED VIEW mv AS SELECT a FROM tz");
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b FROM tz", "42P16",
+          "cannot drop columns from view", 0);
+    cowcat_error e = fails("CREATE OR REPLACE VIEW v AS SELECT a, b AS label, c FROM tz", "42P16",
+                           "cannot change name of view column \"b\" to \"label\"", 0);
+    cr_assert_str_eq(e.hint,
+                     "Use ALTER VIEW ... RENAME COLUMN ... to change name of view column instead.");
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, a AS b, c FROM tz", "42P16",
+          "cannot change data type of view column \"b\" from text to integer", 0);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b, d AS c FROM tz", "42P16",
+          "cannot change data type of view column \"c\" from character varying(5) to character "
+          "varying(10)",
+          0);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b, c, a FROM tz", "42701",
+          "column \"a\" of relation \"v\" already exists", 0);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b, c, d, d FROM tz", "42701",
+          "column \"d\" of relation \"v\" already exists", 0);
+    fails("CREATE OR REPLACE VIEW tz AS SELECT 1 AS a", "42809", "\"tz\" is not a view", 0);
+    fails("CREATE OR REPLACE VIEW mv AS SELECT 1 AS a", "42809", "\"mv\" is not a view", 0);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b, c FROM w, tz", "42702",
+          "column reference \"a\" is ambiguous",
+          at("CREATE OR REPLACE VIEW v AS SELECT a, b, c FROM w, tz", "a, b"));
+    fails("CREATE OR REPLACE VIEW v AS SELECT w.a, b, c FROM w, tz", "42P17",
+          "infinite recursion detected in rules for relation \"v\"", 0);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, b, c FROM v", "42P17",
+          "infinite recursion detected in rules for relation \"v\"", 0);
+    columns_are("v", "a integer, b text, c character varying(5)");
+}
+
+Test(ddl_create, or_replace_view_is_for_the_owner_only)
+{
+    ok("CREATE TABLE tz (a int)");
+    ok("CREATE VIEW v AS SELECT a FROM tz");
+    ok("CREATE ROLE r1 LOGIN");
+    ok("GRANT CREATE ON SCHEMA public TO r1");
+    cowcat_session_close(s);
+    cowcat_session_options o = {.user = "r1"};
+    cowcat_error err;
+    cr_assert_eq(cowcat_session_open(db, &o, &s, &err), COWCAT_OK, "%s", err.message);
+    fails("CREATE OR REPLACE VIEW v AS SELECT a, 1 AS one FROM tz", "42501",
+          "must be owner of view v", 0);
+    /* the compatibility rules come first, as in PostgreSQL */
+    fails("CREATE OR REPLACE VIEW v AS SELECT 1 AS one", "42P16",
+          "cannot change name of view column \"a\" to \"one\"", 0);
+    ok("CREATE OR REPLACE VIEW v2 AS SELECT a FROM tz");
+    ok("CREATE OR REPLACE VIEW v2 AS SELECT a, 2 AS two FROM tz");
+    columns_are("v2", "a integer, two integer");
 }
 
 Test(ddl_create, materialized_views_and_their_tags)

@@ -28,10 +28,10 @@ COMMENT ON SCHEMA nosuch IS 'x';
 COMMENT ON COLUMN t IS 'x';
 COMMENT ON FUNCTION f() IS 'x';
 -- comments go with their objects
+DROP VIEW v;
 ALTER TABLE t RENAME COLUMN a TO aa;
 SELECT object, column_position, comment FROM cowcat_catalog.comments
   ORDER BY object, column_position NULLS FIRST;
-DROP VIEW v;
 ALTER TABLE t DROP COLUMN aa;
 SELECT object, column_position, comment FROM cowcat_catalog.comments
   ORDER BY object, column_position NULLS FIRST;

@@ -38,7 +38,6 @@ DROP TABLE nosuchschema.nosuch;
 DROP TABLE nosuchdb.public.nosuch;
 DROP TABLE a.b.c.d;
 CREATE VIEW v AS SELECT nosuch FROM t;
-CREATE VIEW v AS SELECT a FROM t WHERE b = 1;
 CREATE VIEW v AS SELECT t.nosuch FROM t;
 -- types
 CREATE TABLE ty1 (a int4, b int8, c float8, d varchar, e character varying(5), f decimal(5,2));

@@ -10,11 +10,16 @@ ALTER TABLE t RENAME TO t3;
 ALTER TABLE IF EXISTS t RENAME TO t3;
 ALTER TABLE t2 RENAME TO v;
 ALTER TABLE t2 RENAME TO t2;
--- columns
+-- columns (cowcat refuses to rename a column a view reads: the view's SQL would go stale)
 ALTER TABLE t2 RENAME COLUMN a TO aa;
-ALTER TABLE t2 RENAME a TO aaa;
-ALTER TABLE t2 RENAME COLUMN aa TO b;
 ALTER TABLE t2 RENAME COLUMN nosuch TO c;
+CREATE TABLE r (a int, b text);
+CREATE INDEX r_a_idx ON r (a);
+ALTER TABLE r RENAME COLUMN a TO aa;
+ALTER TABLE r RENAME a TO aaa;
+ALTER TABLE r RENAME COLUMN aa TO b;
+SELECT column_name FROM information_schema.columns WHERE table_name = 'r' ORDER BY ordinal_position;
+DROP TABLE r;
 SELECT column_name FROM information_schema.columns WHERE table_name = 't2' ORDER BY ordinal_position;
 SELECT column_name FROM information_schema.columns WHERE table_name = 'v' ORDER BY ordinal_position;
 SELECT view_definition FROM information_schema.views WHERE table_name = 'v';

@@ -353,6 +353,7 @@ typedef enum cat_op_kind {
     CAT_OP_ADD_COLUMN,
     CAT_OP_DROP_COLUMN,
     CAT_OP_RENAME_COLUMN,
+    CAT_OP_REPLACE_ITEM,
 } cat_op_kind;
 
 typedef enum cat_drop_behavior {
@@ -382,13 +383,21 @@ typedef enum cat_drop_behavior {
  *   that privileges name, outside the set cannot be dropped (2BP01, either
  *   behaviour; REVOKE first). System objects (s-ids) cannot be dropped.
  * rename: an item, schema, database, role or cluster; create_sql of the
- *   item and of its direct dependents is rewritten through rewrite.
+ *   item and of its direct dependents is rewritten through rewrite (for a
+ *   schema: of its items and their direct dependents).
  *   Renaming to the current name fails like a clash (42P07, ...).
  * comment: column comments are keyed by 1-based position; dropping column
  *   p moves the comments of the columns after it down by one.
  * config: only the limits (cat_limit_name) exist; values are non-negative
  *   integers. A limit may be set below the current count: later creates of
  *   that kind fail, existing objects stay.
+ * replace_item: CREATE OR REPLACE VIEW — rewrites a view's create_sql,
+ *   columns and uses (as create_item: plus its columns' type refs) in place;
+ *   its id, OID, name, owner, privileges, comments and dependents stay.
+ *   The caller checks PostgreSQL's column compatibility rules. Errors:
+ *   42809 not a view; a use that is missing or not a relation or type; 42P17
+ *   when the view would depend on itself (a new use is the view or one of
+ *   its transitive dependents: O(k) in the dependents walked).
  */
 typedef struct cat_op {
     cat_op_kind kind;
@@ -474,6 +483,14 @@ typedef struct cat_op {
             const char *new_name;                  /* rename */
             cat_drop_behavior behavior;            /* drop */
         } column;
+        struct {
+            cat_ref ref;            /* the view */
+            const char *create_sql; /* not empty */
+            size_t ncolumns;
+            Cowcat__Catalog__Column *const *columns;
+            size_t nuses;
+            const cat_ref *uses; /* the relations and types the new query reads */
+        } replace_item;
     } u;
 } cat_op;
 
