@@ -65,20 +65,35 @@ rename_object(ddl_ctx *c, const cat_object *o, const char *new_name, cc_err *err
     return ddl__apply(c, &op, NULL, err);
 }
 
+/*
+ * The relation an ALTER {TABLE|VIEW|MATERIALIZED VIEW|INDEX} names, of the
+ * statement's kind (ALTER TABLE takes any relation, PostgreSQL's legacy);
+ * sets the tag. *out NULL with CC_OK: missing under IF EXISTS (noticed).
+ */
+static cc_code
+alter_target(ddl_ctx *c, PgQuery__ObjectType type, const PgQuery__RangeVar *rv, bool missing_ok,
+             const cat_object **out, cc_err *err)
+{
+    const ddl_objkind *ok = ddl__objkind_of(type);
+    snprintf(c->tag, sizeof c->tag, "%s", ok ? ok->alter_tag : "ALTER TABLE");
+    ddl_qname q = ddl__qname_rv(rv);
+    cc_code rc = ddl__find_relation(c, &q, out, err);
+    if (rc != CC_OK)
+        return rc;
+    if (*out == NULL)
+        return ddl__missing(c, &ddl__any_relation, &q, missing_ok, err);
+    if (ok != NULL && ok->kind != CAT_KIND_TABLE)
+        rc = ddl__check_kind(c, ok, *out, false, err);
+    return rc;
+}
+
 static cc_code
 rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
 {
     if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN) {
-        const ddl_objkind *rk = ddl__objkind_of(r->relation_type);
-        snprintf(c->tag, sizeof c->tag, "%s", rk ? rk->alter_tag : "ALTER TABLE");
-        ddl_qname q = ddl__qname_rv(r->relation);
         const cat_object *o;
-        cc_code rc = ddl__find_relation(c, &q, &o, err);
-        if (rc != CC_OK)
-            return rc;
-        if (o == NULL)
-            return ddl__missing(c, &ddl__any_relation, &q, r->missing_ok, err);
-        if (rk != NULL && rk->kind != CAT_KIND_TABLE && (rc = ddl__check_kind(c, rk, o, false, err)) != CC_OK)
+        cc_code rc = alter_target(c, r->relation_type, r->relation, r->missing_ok, &o, err);
+        if (rc != CC_OK || o == NULL)
             return rc;
         if (o->kind != CAT_KIND_TABLE) /* a view's columns are its query's: its SQL would change */
             return cc_err_set_state(err, CC_INVALID, "0A000",
@@ -347,16 +362,9 @@ alter_table_cmd(ddl_ctx *c, const cat_object *o, const PgQuery__AlterTableCmd *c
 static cc_code
 alter_table_stmt(ddl_ctx *c, const PgQuery__AlterTableStmt *a, cc_err *err)
 {
-    const ddl_objkind *ok = ddl__objkind_of(a->objtype);
-    snprintf(c->tag, sizeof c->tag, "%s", ok ? ok->alter_tag : "ALTER TABLE");
-    ddl_qname q = ddl__qname_rv(a->relation);
     const cat_object *o;
-    cc_code rc = ddl__find_relation(c, &q, &o, err);
-    if (rc != CC_OK)
-        return rc;
-    if (o == NULL)
-        return ddl__missing(c, &ddl__any_relation, &q, a->missing_ok, err);
-    if (ok != NULL && ok->kind != CAT_KIND_TABLE && (rc = ddl__check_kind(c, ok, o, false, err)) != CC_OK)
+    cc_code rc = alter_target(c, a->objtype, a->relation, a->missing_ok, &o, err);
+    if (rc != CC_OK || o == NULL)
         return rc;
     for (size_t i = 0; i < a->n_cmds && rc == CC_OK; i++) {
         /* Each command sees the previous ones: re-find the object in the new version. */

@@ -469,23 +469,6 @@ cowcat_snapshot_columns(cowcat_snapshot *snap, uint32_t oid,
     return COWCAT_OK;
 }
 
-static const char *
-constraint_type(Cowcat__Catalog__ConstraintKind k)
-{
-    switch (k) {
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_PRIMARY_KEY:
-        return "PRIMARY KEY";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_UNIQUE:
-        return "UNIQUE";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_CHECK:
-        return "CHECK";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_FOREIGN_KEY:
-        return "FOREIGN KEY";
-    default:
-        return "?";
-    }
-}
-
 cowcat_code
 cowcat_snapshot_constraints(cowcat_snapshot *snap, uint32_t oid,
                             int (*fn)(void *arg, const cowcat_constraint_info *c), void *arg,
@@ -506,7 +489,7 @@ cowcat_snapshot_constraints(cowcat_snapshot *snap, uint32_t oid,
         }
         cowcat_constraint_info ci = {
             .name = k->name,
-            .type = constraint_type(k->kind),
+            .type = ddl__constraint_type(k->kind),
             .columns = (const char *const *)k->columns,
             .ncolumns = k->n_columns,
             .check_expr = k->kind == COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_CHECK

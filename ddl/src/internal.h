@@ -334,6 +334,8 @@ const char *ddl__format_type(const Cowcat__Catalog__Column *col, char *buf, size
 uint32_t ddl__type_oid(const Cowcat__Catalog__Column *col);
 /* information_schema.columns.data_type: "integer", "character varying", "ARRAY", "USER-DEFINED". */
 const char *ddl__sql_data_type(const Cowcat__Catalog__Column *col);
+/* "PRIMARY KEY", "UNIQUE", "CHECK", "FOREIGN KEY" (information_schema's constraint_type). */
+const char *ddl__constraint_type(Cowcat__Catalog__ConstraintKind k);
 
 /* session.c: SET / RESET / SHOW name / SHOW ALL. */
 cc_code ddl__session_stmt(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err);

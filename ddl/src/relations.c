@@ -427,23 +427,6 @@ is_schemata(ddl_ctx *c, ddl_rows *out, cc_err *err)
     return each(c, KIND(CAT_KIND_SCHEMA), is_schemata_row, out, err);
 }
 
-static const char *
-constraint_type(Cowcat__Catalog__ConstraintKind k)
-{
-    switch (k) {
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_PRIMARY_KEY:
-        return "PRIMARY KEY";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_UNIQUE:
-        return "UNIQUE";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_CHECK:
-        return "CHECK";
-    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_FOREIGN_KEY:
-        return "FOREIGN KEY";
-    default:
-        return NULL;
-    }
-}
-
 static const ddl_relcol is_tc_cols[] = {
     {"constraint_catalog", NAME}, {"constraint_schema", NAME}, {"constraint_name", NAME},
     {"table_catalog", NAME},      {"table_schema", NAME},      {"table_name", NAME},
@@ -470,7 +453,7 @@ is_tc_row(ddl_ctx *c, const cat_object *o, ddl_rows *out, cc_err *err)
                                             c->s->database,
                                             schema,
                                             o->name,
-                                            constraint_type(k->kind),
+                                            ddl__constraint_type(k->kind),
                                             "NO",
                                             "NO",
                                             "YES",

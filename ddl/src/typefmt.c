@@ -115,3 +115,20 @@ ddl__sql_data_type(const Cowcat__Catalog__Column *col)
         return "ARRAY";
     return b != NULL ? b->sql : "USER-DEFINED";
 }
+
+const char *
+ddl__constraint_type(Cowcat__Catalog__ConstraintKind k)
+{
+    switch (k) {
+    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_PRIMARY_KEY:
+        return "PRIMARY KEY";
+    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_UNIQUE:
+        return "UNIQUE";
+    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_CHECK:
+        return "CHECK";
+    case COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_FOREIGN_KEY:
+        return "FOREIGN KEY";
+    default:
+        return "?";
+    }
+}
