@@ -1240,7 +1240,9 @@ Test(hamt, bulk_build_of_plain_u64_entries_is_compact)
     pmap_hamt_stats_get(&m, &st);
     double per = (double)st.node_bytes / (double)n;
     cr_assert_lt(per, 24.0, "%.2f node bytes per entry", per);
-    cr_assert_lt(st.max_depth, 10, "depth %zu", st.max_depth);
+    /* Depth d needs two keys sharing 5(d-1) hash bits: with 2e10 pairs, depth 10
+     * happens about once in 2,000 seeds (seen in CI), depth 12 once in 2 million. */
+    cr_assert_lt(st.max_depth, 12, "depth %zu", st.max_depth);
     pmap_domain_stats ds;
     pmap_domain_stats_get(w.d, &ds);
     cr_assert_eq(ds.live_node_bytes, st.node_bytes);
