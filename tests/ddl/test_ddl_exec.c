@@ -497,3 +497,99 @@ Test(durable_exec, acknowledged_ddl_survives_a_reopen)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* --- bad input changes nothing ------------------------------------------------------------- */
+
+/* Each bad statement: its SQLSTATE, and the catalog fingerprint unchanged. */
+Test(exec, every_kind_of_bad_statement_fails_with_its_sqlstate_and_changes_nothing)
+{
+    ok("CREATE TABLE t (a int PRIMARY KEY, b text); CREATE VIEW v AS SELECT a FROM t;"
+       "CREATE ROLE bob; CREATE SCHEMA s; CREATE TYPE mood AS ENUM ('ok')");
+    static const struct {
+        const char *sql;
+        const char *state;
+    } bad[] = {
+        {"CREATE TABLE t (x int)", "42P07"},
+        {"CREATE TABLE u (x nosuchtype)", "42704"},
+        {"CREATE TABLE u (x int, x int)", "42701"},
+        {"CREATE TABLE nosuch.u (x int)", "3F000"},
+        {"CREATE TABLE u (x int REFERENCES nosuch (y))", "42P01"},
+        {"CREATE VIEW w AS SELECT * FROM nosuch", "42P01"},
+        {"CREATE INDEX ON t (nosuch)", "42703"},
+        {"CREATE INDEX ON v (a)", "42809"},
+        {"CREATE SCHEMA s", "42P06"},
+        {"CREATE ROLE bob", "42710"},
+        {"CREATE DATABASE cowcat", "42P04"},
+        {"CREATE TYPE mood AS ENUM ('x')", "42710"},
+        {"DROP TABLE nosuch", "42P01"},
+        {"DROP TABLE t", "2BP01"},
+        {"DROP VIEW t", "42809"},
+        {"DROP SCHEMA nosuch", "3F000"},
+        {"DROP ROLE cowcat", "55006"},
+        {"DROP TYPE nosuch", "42704"},
+        {"ALTER TABLE nosuch RENAME TO x", "42P01"},
+        {"ALTER TABLE t RENAME TO v", "42P07"},
+        {"ALTER TABLE t ADD COLUMN a int", "42701"},
+        {"ALTER TABLE t DROP COLUMN nosuch", "42703"},
+        {"ALTER TABLE t DROP COLUMN a", "2BP01"},
+        {"ALTER TABLE t RENAME COLUMN nosuch TO c", "42703"},
+        {"ALTER TABLE t OWNER TO nosuch", "42704"},
+        {"ALTER TABLE t SET SCHEMA s", "0A000"},
+        {"COMMENT ON TABLE nosuch IS 'x'", "42P01"},
+        {"COMMENT ON COLUMN t.nosuch IS 'x'", "42703"},
+        {"GRANT SELECT ON nosuch TO bob", "42P01"},
+        {"GRANT USAGE ON t TO bob", "0LP01"},
+        {"GRANT SELECT ON t TO nosuch", "42704"},
+        {"ALTER SYSTEM SET max_tables = 5", "42501"},
+        {"CREATE TABLE u (x int", "42601"},
+        {"TRUNCATE t", "0A000"},
+        {"CREATE TABLE u (x int); CREATE TABLE t (y int)", "42P07"},
+    };
+    uint64_t a[2], b[2];
+    fp(a);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        out o;
+        cowcat_error err;
+        cr_assert_neq(run(bad[i].sql, &o, &err), COWCAT_OK, "%s succeeded", bad[i].sql);
+        cr_assert_str_eq(err.sqlstate, bad[i].state, "%s: %s (%s)", bad[i].sql, err.sqlstate,
+                         err.message);
+        fp(b);
+        cr_assert(a[0] == b[0] && a[1] == b[1], "%s changed the catalog", bad[i].sql);
+    }
+    /* Permission denied, as a role that owns nothing: */
+    cowcat_session *bs;
+    cowcat_session_options so = {.user = "bob"};
+    cr_assert_eq(cowcat_session_open(db, &so, &bs, NULL), COWCAT_OK);
+    static const char *const denied[] = {"DROP TABLE t", "ALTER TABLE t RENAME TO x",
+                                         "COMMENT ON TABLE t IS 'x'", "CREATE TABLE u (x int)",
+                                         "GRANT SELECT ON t TO bob", "CREATE ROLE eve",
+                                         "DROP SCHEMA information_schema"};
+    for (size_t i = 0; i < sizeof denied / sizeof *denied; i++) {
+        cowcat_error err;
+        cr_assert_neq(cowcat_exec(bs, denied[i], NULL, NULL, &err), COWCAT_OK, "%s", denied[i]);
+        cr_assert_str_eq(err.sqlstate, "42501", "%s: %s (%s)", denied[i], err.sqlstate, err.message);
+        fp(b);
+        cr_assert(a[0] == b[0] && a[1] == b[1], "%s changed the catalog", denied[i]);
+    }
+    cowcat_session_close(bs);
+}
+
+Test(exec, over_limit_creates_fail_with_53400_and_change_nothing)
+{
+    cowcat_session *sys;
+    cowcat_session_options so = {.user = "cowcat_system"};
+    cr_assert_eq(cowcat_session_open(db, &so, &sys, NULL), COWCAT_OK);
+    cr_assert_eq(cowcat_exec(sys, "ALTER SYSTEM SET max_tables = 2", NULL, NULL, NULL), COWCAT_OK);
+    cowcat_session_close(sys);
+    ok("CREATE TABLE a (x int); CREATE TABLE b (x int)");
+    uint64_t f1[2], f2[2];
+    fp(f1);
+    out o;
+    cowcat_error err;
+    cr_assert_eq(run("CREATE TABLE c (x int)", &o, &err), COWCAT_LIMIT);
+    cr_assert_str_eq(err.sqlstate, "53400");
+    cr_assert_str_eq(err.message,
+                     "creating table would violate max_tables limit (desired: 3, limit: 2, current: 2)");
+    fp(f2);
+    cr_assert(f1[0] == f2[0] && f1[1] == f2[1]);
+}
