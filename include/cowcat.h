@@ -337,7 +337,10 @@ typedef struct cowcat_change {
 /*
  * Called once per durable commit that changed objects, on the committing
  * thread, after the commit is durable and published, in commit order. It
- * must not call cowcat_exec or open transactions on this handle.
+ * must not call cowcat_exec or open transactions on this handle. If memory
+ * for the change list cannot be allocated, that commit's call is skipped
+ * (the commit itself stands); a subscriber that must not miss one can
+ * compare cowcat_snapshot_fingerprint with what it has seen.
  */
 typedef void (*cowcat_change_fn)(void *arg, const cowcat_change *changes, size_t n);
 

@@ -129,6 +129,33 @@ add_use(cat_ref *uses, size_t *n, cat_ref r)
     uses[(*n)++] = r;
 }
 
+/*
+ * The uses an item's op states and its columns' user types imply, checked
+ * to exist with a kind an item can use, appended (deduplicated) to uses.
+ */
+static cc_code
+given_uses(const cat_txn *t, const cat_ref *given, size_t ngiven,
+           Cowcat__Catalog__Column *const *cols, size_t ncol, cat_ref *uses, size_t *nuses,
+           cc_err *err)
+{
+    const cat_object *x;
+    cc_code rc = CC_OK;
+    for (size_t i = 0; i < ngiven && rc == CC_OK; i++) {
+        rc = need(t, given[i], K(TABLE) | K(VIEW) | K(MATERIALIZED_VIEW) | K(INDEX) | K(TYPE), &x,
+                  err);
+        if (rc == CC_OK)
+            add_use(uses, nuses, x->ref);
+    }
+    for (size_t i = 0; i < ncol && rc == CC_OK; i++) {
+        if (cols[i]->type_ref_opt_case != COWCAT__CATALOG__COLUMN__TYPE_REF_OPT_TYPE_REF)
+            continue;
+        rc = need(t, cat_ref_from_id(CAT_CLASS_ITEM, cols[i]->type_ref), K(TYPE), &x, err);
+        if (rc == CC_OK)
+            add_use(uses, nuses, x->ref);
+    }
+    return rc;
+}
+
 static cc_code
 check_columns(Cowcat__Catalog__Column *const *cols, size_t n, cc_err *err)
 {
@@ -177,19 +204,8 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
         (cap ? cap : 1) * (sizeof(cat_ref) + sizeof(void *) + sizeof(Cowcat__Catalog__CatalogId)));
     if (uses == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory creating \"%s\"", op->u.create_item.name);
-    for (size_t i = 0; i < op->u.create_item.nuses && rc == CC_OK; i++) {
-        rc = need(t, op->u.create_item.uses[i],
-                  K(TABLE) | K(VIEW) | K(MATERIALIZED_VIEW) | K(INDEX) | K(TYPE), &x, err);
-        if (rc == CC_OK)
-            add_use(uses, &nuses, x->ref);
-    }
-    for (size_t i = 0; i < ncol && rc == CC_OK; i++) {
-        if (cols[i]->type_ref_opt_case != COWCAT__CATALOG__COLUMN__TYPE_REF_OPT_TYPE_REF)
-            continue;
-        rc = need(t, cat_ref_from_id(CAT_CLASS_ITEM, cols[i]->type_ref), K(TYPE), &x, err);
-        if (rc == CC_OK)
-            add_use(uses, &nuses, x->ref);
-    }
+    rc = given_uses(t, op->u.create_item.uses, op->u.create_item.nuses, cols, ncol, uses, &nuses,
+                    err);
     for (size_t i = 0; i < ncon && rc == CC_OK; i++) {
         if (cons[i] == NULL) {
             rc = cc_err_set(err, CC_INVALID, "constraint %zu is NULL", i + 1);
@@ -781,7 +797,7 @@ check_no_cycle(const cat_txn *t, const cat_object *o, const cat_ref *uses, size_
 static cc_code
 op_replace(cat_txn *t, const cat_op *op, cc_err *err)
 {
-    const cat_object *o = NULL, *x = NULL;
+    const cat_object *o = NULL;
     cc_code rc = need(t, op->u.replace_item.ref, K(VIEW), &o, err);
     if (rc != CC_OK)
         return rc;
@@ -805,19 +821,8 @@ op_replace(cat_txn *t, const cat_op *op, cc_err *err)
         cc_malloc(cap * (sizeof(cat_ref) + sizeof(void *) + sizeof(Cowcat__Catalog__CatalogId)));
     if (uses == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory replacing \"%s\"", o->name);
-    for (size_t i = 0; i < op->u.replace_item.nuses && rc == CC_OK; i++) {
-        rc = need(t, op->u.replace_item.uses[i],
-                  K(TABLE) | K(VIEW) | K(MATERIALIZED_VIEW) | K(INDEX) | K(TYPE), &x, err);
-        if (rc == CC_OK)
-            add_use(uses, &nuses, x->ref);
-    }
-    for (size_t i = 0; i < ncol && rc == CC_OK; i++) {
-        if (cols[i]->type_ref_opt_case != COWCAT__CATALOG__COLUMN__TYPE_REF_OPT_TYPE_REF)
-            continue;
-        rc = need(t, cat_ref_from_id(CAT_CLASS_ITEM, cols[i]->type_ref), K(TYPE), &x, err);
-        if (rc == CC_OK)
-            add_use(uses, &nuses, x->ref);
-    }
+    rc = given_uses(t, op->u.replace_item.uses, op->u.replace_item.nuses, cols, ncol, uses, &nuses,
+                    err);
     if (rc == CC_OK)
         rc = check_no_cycle(t, o, uses, nuses, err);
     Cowcat__Catalog__ItemValue *v = NULL;

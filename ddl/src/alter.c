@@ -298,15 +298,12 @@ alter_table_cmd(ddl_ctx *c, const cat_object *o, const PgQuery__AlterTableCmd *c
             return rc;
         if (cmd->missing_ok) {
             /* ADD COLUMN IF NOT EXISTS: the catalog's clash check would fail; look first. */
-            ProtobufCMessage *m = NULL;
-            bool exists = false;
-            if (cat_object_decode(o, &m, NULL) == CC_OK) {
-                const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
-                for (size_t i = 0; i < v->n_columns; i++)
-                    exists |= strcmp(v->columns[i]->name, def->colname) == 0;
-                protobuf_c_message_free_unpacked(m, NULL);
+            uint32_t pos = 0;
+            if ((rc = ddl__column_position(o, def->colname, &pos, err)) != CC_OK) {
+                column_plan_fini(&col);
+                return rc;
             }
-            if (exists) {
+            if (pos != 0) {
                 column_plan_fini(&col);
                 ddl__notice(c, "42701", "column \"%s\" of relation \"%s\" already exists, skipping",
                             def->colname, o->name);
@@ -324,15 +321,10 @@ alter_table_cmd(ddl_ctx *c, const cat_object *o, const PgQuery__AlterTableCmd *c
         if ((rc = ddl__check_owner(c, o, err)) != CC_OK)
             return rc;
         if (cmd->missing_ok) {
-            ProtobufCMessage *m = NULL;
-            bool exists = false;
-            if (cat_object_decode(o, &m, NULL) == CC_OK) {
-                const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
-                for (size_t i = 0; i < v->n_columns; i++)
-                    exists |= strcmp(v->columns[i]->name, cmd->name) == 0;
-                protobuf_c_message_free_unpacked(m, NULL);
-            }
-            if (!exists) {
+            uint32_t pos = 0;
+            if ((rc = ddl__column_position(o, cmd->name, &pos, err)) != CC_OK)
+                return rc;
+            if (pos == 0) {
                 ddl__notice(c, "00000", "column \"%s\" of relation \"%s\" does not exist, skipping",
                             cmd->name, o->name);
                 return CC_OK;
@@ -420,14 +412,8 @@ comment_stmt(ddl_ctx *c, const PgQuery__CommentStmt *s, cc_err *err)
         return rc;
     }
     if (colname != NULL) {
-        ProtobufCMessage *m = NULL;
-        if ((rc = cat_object_decode(o, &m, err)) != CC_OK)
+        if ((rc = ddl__column_position(o, colname, &column, err)) != CC_OK)
             return rc;
-        const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
-        for (size_t i = 0; i < v->n_columns && column == 0; i++)
-            if (strcmp(v->columns[i]->name, colname) == 0)
-                column = (uint32_t)i + 1;
-        protobuf_c_message_free_unpacked(m, NULL);
         if (column == 0)
             return cc_err_set_state(err, CC_NOT_FOUND, "42703",
                                     "column \"%s\" of relation \"%s\" does not exist", colname,

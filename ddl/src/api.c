@@ -338,18 +338,28 @@ cowcat_snapshot_find(cowcat_snapshot *snap, const char *name, cowcat_object *out
     return COWCAT_OK;
 }
 
+/* The object with oid, or a NOT_FOUND error. */
+static const cat_object *
+by_oid(cowcat_snapshot *snap, uint32_t oid, cowcat_error *err)
+{
+    const cat_object *o = cat_state_find_oid(snap->st, oid);
+    if (o == NULL) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "object with OID %u does not exist", oid);
+        ddl__api_error(err, CC_NOT_FOUND, "42704", msg);
+    }
+    return o;
+}
+
 cowcat_code
 cowcat_snapshot_find_oid(cowcat_snapshot *snap, uint32_t oid, cowcat_object *out,
                          cowcat_error *err)
 {
     if (snap == NULL || out == NULL)
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_snapshot_find_oid: NULL argument");
-    const cat_object *o = cat_state_find_oid(snap->st, oid);
-    if (o == NULL) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "object with OID %u does not exist", oid);
-        return ddl__api_error(err, CC_NOT_FOUND, "42704", msg);
-    }
+    const cat_object *o = by_oid(snap, oid, err);
+    if (o == NULL)
+        return COWCAT_NOT_FOUND;
     snap_object(snap, o, out);
     return COWCAT_OK;
 }
@@ -389,19 +399,6 @@ cowcat_snapshot_walk_schema(cowcat_snapshot *snap, const char *schema, cowcat_ob
     walk_arg w = {snap, fn, arg};
     cat_state_walk_members(snap->st, sc->ref, walk_one, &w);
     return COWCAT_OK;
-}
-
-/* The object with oid, or a NOT_FOUND error. */
-static const cat_object *
-by_oid(cowcat_snapshot *snap, uint32_t oid, cowcat_error *err)
-{
-    const cat_object *o = cat_state_find_oid(snap->st, oid);
-    if (o == NULL) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "object with OID %u does not exist", oid);
-        ddl__api_error(err, CC_NOT_FOUND, "42704", msg);
-    }
-    return o;
 }
 
 cowcat_code

@@ -727,13 +727,8 @@ plan_table(tplan *p, const PgQuery__CreateStmt *s, bool *skipped, cc_err *err)
     if (rc != CC_OK)
         return rc;
     ddl_qname q = ddl__qname_rv(s->relation);
-    if (q.database != NULL && strcmp(q.database, c->s->database) != 0) {
-        char b[3 * DDL_NAME_MAX + 4];
-        return ddl__at(c, q.location,
-                       cc_err_set_state(err, CC_PARSE, "0A000",
-                                        "cross-database references are not implemented: \"%s\"",
-                                        ddl__qname_str(&q, b, sizeof b)));
-    }
+    if ((rc = ddl__check_same_database(c, &q, err)) != CC_OK)
+        return rc;
     if (q.schema != NULL && strcmp(q.schema, "pg_catalog") == 0)
         return ddl__at(c, q.location, ddl__system_catalog(c, &q, err));
     if ((rc = ddl__creation_schema(c, &q, &p->schema, err)) != CC_OK)

@@ -189,29 +189,41 @@ ddl__write(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
 
 /* --- statements ---------------------------------------------------------------------- */
 
-/* Runs a read against the block's working version or a pinned published one. */
-static cc_code
-run_read(ddl_ctx *c, const PgQuery__Node *stmt, const char *text, cc_err *err)
+/*
+ * Points c->st at what the session reads: its block's working version, or
+ * the published one pinned with the session's reader (returns true: unpin
+ * with unpin_version). Binds the session's role and database.
+ */
+static bool
+pin_version(ddl_ctx *c)
 {
     cowcat_session *s = c->s;
-    bool pinned = false;
-    if (s->txn != NULL) {
-        c->st = cat_txn_state(s->txn);
-    } else {
+    bool pinned = s->txn == NULL;
+    if (pinned) {
         pmap_reader_pin(s->reader);
-        pinned = true;
         c->st = cat_state_acquire(s->db->cat);
+    } else {
+        c->st = cat_txn_state(s->txn);
     }
     ddl__ctx_bind(c);
-    cc_code rc = CC_OK;
-    if (stmt == NULL) {
-        (void)ddl__show_extension(c, text, &rc, err);
-    } else {
-        rc = ddl__read(c, stmt, err);
-    }
+    return pinned;
+}
+
+static void
+unpin_version(ddl_ctx *c, bool pinned)
+{
     if (pinned)
-        pmap_reader_unpin(s->reader);
+        pmap_reader_unpin(c->s->reader);
     c->st = NULL;
+}
+
+/* Runs a read against the block's working version or a pinned published one. */
+static cc_code
+run_read(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
+{
+    bool pinned = pin_version(c);
+    cc_code rc = ddl__read(c, stmt, err);
+    unpin_version(c, pinned);
     return rc;
 }
 
@@ -385,21 +397,10 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
     if (s->status != COWCAT_TXN_FAILED && strncasecmp(word, "show", 4) == 0) {
         cc_code rc = CC_OK;
         ddl_ctx probe = *c;
-        probe.st = NULL;
-        bool pinned = false;
-        if (s->txn != NULL) {
-            probe.st = cat_txn_state(s->txn);
-        } else {
-            pmap_reader_pin(s->reader);
-            pinned = true;
-            probe.st = cat_state_acquire(s->db->cat);
-        }
-        ddl__ctx_bind(&probe);
+        bool pinned = pin_version(&probe);
         bool took = ddl__show_extension(&probe, text, &rc, err);
-        if (pinned)
-            pmap_reader_unpin(s->reader);
+        unpin_version(&probe, pinned);
         if (took) {
-            probe.st = NULL;
             *c = probe;
             return rc;
         }
@@ -441,7 +442,7 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
         rc = ddl__session_stmt(c, stmt, err);
         break;
     case DDL_STMT_READ:
-        rc = run_read(c, stmt, text, err);
+        rc = run_read(c, stmt, err);
         break;
     case DDL_STMT_WRITE:
         if (s->status == COWCAT_TXN_BLOCK)

@@ -267,6 +267,13 @@ cc_code ddl__find_type(ddl_ctx *c, const ddl_qname *q, const cat_object **out, c
 /* As ddl__find_relation, failing with 42P01 `relation "x" does not exist` when missing. */
 cc_code ddl__get_relation(ddl_ctx *c, const ddl_qname *q, const cat_object **out, cc_err *err);
 
+/*
+ * Objects are created in the current database only, as in PostgreSQL: a
+ * name qualified with another fails with 0A000 `cross-database references
+ * are not implemented: "db.s.t"` at its position.
+ */
+cc_code ddl__check_same_database(ddl_ctx *c, const ddl_qname *q, cc_err *err);
+
 /* The schema named by name in the current database (NULL if none). */
 const cat_object *ddl__find_schema(ddl_ctx *c, const char *name);
 
@@ -556,6 +563,8 @@ cc_code ddl__check_kind(ddl_ctx *c, const ddl_objkind *ok, const cat_object *o, 
                         cc_err *err);
 /* The session role's attributes (zeroed if it is gone). */
 Cowcat__Catalog__RoleAttributes ddl__session_attributes(ddl_ctx *c);
+/* The 1-based position of column name in item o (0: no such column). Errors: CORRUPT, NOMEM. */
+cc_code ddl__column_position(const cat_object *o, const char *name, uint32_t *pos, cc_err *err);
 /* RENAME COLUMN's checks: 42703 missing, 42701 taken. */
 cc_code ddl__check_column(ddl_ctx *c, const cat_object *o, const char *from, const char *to,
                           cc_err *err);

@@ -191,3 +191,15 @@ ddl__get_relation(ddl_ctx *c, const ddl_qname *q, const cat_object **out, cc_err
     }
     return rc;
 }
+
+cc_code
+ddl__check_same_database(ddl_ctx *c, const ddl_qname *q, cc_err *err)
+{
+    if (q->database == NULL || strcmp(q->database, c->s->database) == 0)
+        return CC_OK;
+    char b[3 * DDL_NAME_MAX + 4];
+    return ddl__at(c, q->location,
+                   cc_err_set_state(err, CC_PARSE, "0A000",
+                                    "cross-database references are not implemented: \"%s\"",
+                                    ddl__qname_str(q, b, sizeof b)));
+}

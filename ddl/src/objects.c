@@ -222,6 +222,22 @@ ddl__session_attributes(ddl_ctx *c)
 }
 
 
+cc_code
+ddl__column_position(const cat_object *o, const char *name, uint32_t *pos, cc_err *err)
+{
+    *pos = 0;
+    ProtobufCMessage *m = NULL;
+    cc_code rc = cat_object_decode(o, &m, err);
+    if (rc != CC_OK)
+        return rc;
+    const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
+    for (size_t i = 0; i < v->n_columns && *pos == 0; i++)
+        if (strcmp(v->columns[i]->name, name) == 0)
+            *pos = (uint32_t)i + 1;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return CC_OK;
+}
+
 /*
  * RENAME COLUMN's checks, in PostgreSQL's words: `column "x" does not
  * exist` (42703), `column "y" of relation "t" already exists` (42701).
@@ -230,20 +246,15 @@ cc_code
 ddl__check_column(ddl_ctx *c, const cat_object *o, const char *from, const char *to, cc_err *err)
 {
     (void)c;
-    ProtobufCMessage *m = NULL;
-    cc_code rc = cat_object_decode(o, &m, err);
+    uint32_t found = 0, taken = 0;
+    cc_code rc = ddl__column_position(o, from, &found, err);
+    if (rc == CC_OK)
+        rc = ddl__column_position(o, to, &taken, err);
     if (rc != CC_OK)
         return rc;
-    const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
-    bool found = false, taken = false;
-    for (size_t i = 0; i < v->n_columns; i++) {
-        found |= strcmp(v->columns[i]->name, from) == 0;
-        taken |= strcmp(v->columns[i]->name, to) == 0;
-    }
-    protobuf_c_message_free_unpacked(m, NULL);
-    if (!found)
+    if (found == 0)
         return cc_err_set_state(err, CC_NOT_FOUND, "42703", "column \"%s\" does not exist", from);
-    if (taken)
+    if (taken != 0)
         return cc_err_set_state(err, CC_EXISTS, "42701",
                                 "column \"%s\" of relation \"%s\" already exists", to, o->name);
     return CC_OK;

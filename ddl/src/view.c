@@ -859,13 +859,8 @@ create_viewlike(vplan *p, cat_kind kind, const PgQuery__RangeVar *rv, PgQuery__N
     apply_aliases(&cols, aliases, naliases);
 
     ddl_qname q = ddl__qname_rv(rv);
-    if (q.database != NULL && strcmp(q.database, c->s->database) != 0) {
-        char b[3 * DDL_NAME_MAX + 4];
-        return ddl__at(c, q.location,
-                       cc_err_set_state(err, CC_PARSE, "0A000",
-                                        "cross-database references are not implemented: \"%s\"",
-                                        ddl__qname_str(&q, b, sizeof b)));
-    }
+    if ((rc = ddl__check_same_database(c, &q, err)) != CC_OK)
+        return rc;
     if (q.schema != NULL && strcmp(q.schema, "pg_catalog") == 0)
         return ddl__system_catalog(c, &q, err);
     /* PostgreSQL reports no position for a view's schema (no parse state then). */
