@@ -170,6 +170,22 @@ uint64_t cowcat_session_last_commit(const cowcat_session *s);
  */
 const char *cowcat_session_setting(cowcat_session *s, const char *name);
 
+/* What a server needs to authenticate a role. */
+typedef struct cowcat_role_auth {
+    bool exists;        /* the role exists */
+    bool login;         /* it has LOGIN */
+    bool superuser;
+    char verifier[512]; /* its SCRAM-SHA-256 verifier (PostgreSQL's format), "" if none */
+} cowcat_role_auth;
+
+/*
+ * Looks role up in the published version (never in clear: only the stored
+ * verifier). A missing role is not an error (out->exists false).
+ * Errors: INVALID (NULL argument), CORRUPT (undecodable role), NOMEM.
+ */
+cowcat_code cowcat_role_auth_get(cowcat *db, const char *role, cowcat_role_auth *out,
+                                 cowcat_error *err);
+
 /* --- executing SQL ---------------------------------------------------------- */
 
 /* A result column: its name and the PostgreSQL type OID (25 text, 23 int4, ...). */
@@ -362,6 +378,45 @@ cowcat_code cowcat_check(cowcat *db, cowcat_error *err);
 
 /* --- statistics ------------------------------------------------------------------ */
 
+/*
+ * A histogram: buckets[i] counts the observations v with
+ * bounds[i-1] < v <= bounds[i] (bounds from cowcat_duration_bounds or
+ * cowcat_group_size_bounds; the last bucket has no upper bound). Not
+ * cumulative. Counts are read without stopping writers, so count and the
+ * bucket sum may differ by the observations in flight.
+ */
+#define COWCAT_HIST_BUCKETS 20
+typedef struct cowcat_histogram {
+    uint64_t count;
+    uint64_t sum; /* nanoseconds (durations) or statements (group sizes) */
+    uint64_t buckets[COWCAT_HIST_BUCKETS];
+} cowcat_histogram;
+
+/*
+ * The phases of a DDL statement: parse (libpg_query), plan (name
+ * resolution, privileges, types: everything of the statement's handler but
+ * its catalog ops), transact (the catalog ops: ids, names, dependencies),
+ * commit (limits, change list and the durable write: one per group or
+ * block) and publish (the new version made visible, subscribers told).
+ * commit and publish are observed once per durable commit.
+ */
+typedef enum cowcat_phase {
+    COWCAT_PHASE_PARSE = 0,
+    COWCAT_PHASE_PLAN,
+    COWCAT_PHASE_TRANSACT,
+    COWCAT_PHASE_COMMIT,
+    COWCAT_PHASE_PUBLISH,
+    COWCAT_NPHASES,
+} cowcat_phase;
+
+/* "parse", "plan", "transact", "commit", "publish". */
+const char *cowcat_phase_name(cowcat_phase p);
+
+/* The COWCAT_HIST_BUCKETS - 1 finite upper bounds of the duration buckets,
+ * in nanoseconds (1 us ... 1 s), and of the group-size buckets (1 ... 1024). */
+const uint64_t *cowcat_duration_bounds(void);
+const uint64_t *cowcat_group_size_bounds(void);
+
 typedef struct cowcat_stats {
     uint64_t statements;    /* statements executed */
     uint64_t ddl;           /* DDL statements that committed */
@@ -369,6 +424,8 @@ typedef struct cowcat_stats {
     uint64_t groups;        /* group commits of single statements */
     uint64_t max_group;     /* largest group so far */
     uint64_t objects;       /* objects in the published version */
+    cowcat_histogram phase[COWCAT_NPHASES]; /* per-phase durations of DDL */
+    cowcat_histogram group_size;            /* statements per group commit */
 } cowcat_stats;
 
 void cowcat_stats_get(cowcat *db, cowcat_stats *out);

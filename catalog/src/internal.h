@@ -200,6 +200,7 @@ struct cat_txn {
     cat_actor actor;
     cat__refs touched; /* objects written (change list, checks) */
     cat__refs parents; /* parents whose member counts may have grown */
+    cat_commit_timing *timing; /* where commit records its phases; may be NULL */
     bool poisoned;
 };
 

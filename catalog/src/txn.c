@@ -530,6 +530,21 @@ free_state(void *arg)
     cc_free(arg);
 }
 
+void
+cat_txn_set_timing(cat_txn *t, cat_commit_timing *out)
+{
+    t->timing = out;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (commit timing). */
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 cc_code
 cat_txn_commit(cat_txn *t, cc_err *err)
 {
@@ -540,6 +555,7 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     size_t nch = 0;
     cat_state *next = NULL;
     cc_code rc = CC_OK;
+    uint64_t start = t->timing != NULL ? now_ns() : 0;
     if (t->poisoned) {
         rc = cc_err_set_state(err, CC_INVALID, "25P02",
                               "current transaction is aborted, commands ignored until end of "
@@ -576,6 +592,7 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     next->upper = dc != NULL ? dc->upper : t->base->upper;
     bool appended = dc != NULL && dc->n > 0;
     dur_changes_free(dc);
+    uint64_t durable = t->timing != NULL ? now_ns() : 0;
     pthread_mutex_lock(&cat->lock);
     /* release: readers that acquire-load cur see the whole version. */
     atomic_store_explicit(&cat->cur, next, memory_order_release);
@@ -583,6 +600,10 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     pmap_txn_commit(t->pt);
     if (cat->opts.on_commit != NULL && appended)
         cat->opts.on_commit(cat->opts.on_commit_arg, ch, nch, next->upper);
+    if (t->timing != NULL) {
+        t->timing->commit_ns = durable - start;
+        t->timing->publish_ns = now_ns() - durable;
+    }
     cat__changes_free(ch, nch);
     txn_free(t);
     return CC_OK;

@@ -86,6 +86,35 @@ cowcat_check(cowcat *db, cowcat_error *err)
     return rc == CC_OK ? COWCAT_OK : from_cc(err, &e);
 }
 
+cowcat_code
+cowcat_role_auth_get(cowcat *db, const char *role, cowcat_role_auth *out, cowcat_error *err)
+{
+    if (db == NULL || role == NULL || out == NULL)
+        return ddl__api_error(err, CC_INVALID, "22023", "cowcat_role_auth_get: NULL argument");
+    memset(out, 0, sizeof *out);
+    pmap_reader *r;
+    cc_err e;
+    cc_err_clear(&e);
+    if (pmap_reader_new(cat_catalog_domain(db->cat), &r, &e) != CC_OK)
+        return from_cc(err, &e);
+    pmap_reader_pin(r);
+    cc_code rc = CC_OK;
+    const cat_object *o = cat_state_find_role(cat_state_acquire(db->cat), role);
+    ProtobufCMessage *m = NULL;
+    if (o != NULL && (rc = cat_object_decode(o, &m, &e)) == CC_OK) {
+        const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
+        out->exists = true;
+        out->login = v->attributes != NULL && v->attributes->login;
+        out->superuser = v->attributes != NULL && v->attributes->superuser;
+        if (v->password != NULL && strlen(v->password) < sizeof out->verifier)
+            snprintf(out->verifier, sizeof out->verifier, "%s", v->password);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    pmap_reader_unpin(r);
+    pmap_reader_free(r);
+    return rc == CC_OK ? COWCAT_OK : from_cc(err, &e);
+}
+
 /* --- explicit transactions ------------------------------------------------------------------ */
 
 cowcat_code

@@ -49,6 +49,7 @@ struct ddl_request {
     cc_err err;
     size_t notice_base; /* notices the statement had before it was queued (kept on replays) */
     bool failed; /* failed while planning/applying: left out of the replay */
+    pthread_cond_t cond; /* its session sleeps here until done or until it may lead */
     bool done;   /* guarded by db->lock */
 };
 
@@ -172,12 +173,31 @@ ddl__engine_close(cowcat *db)
 
 /* --- the write slot ----------------------------------------------------------------- */
 
+/*
+ * Frees the slot (db->lock held) and wakes whoever may take it: the first
+ * queued statement (its session becomes the next leader) and the sessions
+ * waiting in ddl__slot_acquire. Nobody else is woken: a follower sleeps on
+ * its own condition variable until its group is done, so a finished group
+ * costs one wake-up per member, not one per waiting session.
+ */
+static void
+slot_free_locked(cowcat *db)
+{
+    db->slot_busy = false;
+    if (db->queue_head != NULL)
+        pthread_cond_signal(&db->queue_head->cond);
+    if (db->slot_waiters > 0)
+        pthread_cond_broadcast(&db->cond);
+}
+
 void
 ddl__slot_acquire(cowcat *db)
 {
     pthread_mutex_lock(&db->lock);
+    db->slot_waiters++;
     while (db->slot_busy)
         pthread_cond_wait(&db->cond, &db->lock);
+    db->slot_waiters--;
     db->slot_busy = true;
     pthread_mutex_unlock(&db->lock);
 }
@@ -186,8 +206,7 @@ void
 ddl__slot_release(cowcat *db)
 {
     pthread_mutex_lock(&db->lock);
-    db->slot_busy = false;
-    pthread_cond_broadcast(&db->cond);
+    slot_free_locked(db);
     pthread_mutex_unlock(&db->lock);
 }
 
@@ -215,6 +234,7 @@ run_group(cowcat *db, ddl_request *group)
         n++;
     atomic_fetch_add_explicit(&db->groups, 1, memory_order_relaxed);
     stat_max(&db->max_group, n);
+    ddl__observe(&db->group_size, cowcat_group_size_bounds(), n);
 
     for (;;) {
         cat_txn *txn = NULL;
@@ -245,7 +265,7 @@ run_group(cowcat *db, ddl_request *group)
             c->st = cat_txn_state(txn);
             ddl__ctx_bind(c);
             cc_err_clear(&r->err);
-            r->rc = ddl__write(c, r->stmt, &r->err);
+            r->rc = ddl__write_timed(c, r->stmt, &r->err);
             c->txn = NULL;
             if (r->rc != CC_OK) {
                 r->failed = true;
@@ -262,8 +282,11 @@ run_group(cowcat *db, ddl_request *group)
             cat_txn_abort(txn);
             return;
         }
+        cat_commit_timing timing = {0};
+        cat_txn_set_timing(txn, &timing);
         rc = cat_txn_commit(txn, &e);
         if (rc == CC_OK) {
+            ddl__observe_commit(db, &timing);
             atomic_fetch_add_explicit(&db->commits, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&db->ddl, applied, memory_order_relaxed);
         }
@@ -286,6 +309,7 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
 {
     cowcat *db = c->s->db;
     ddl_request req = {.ctx = c, .stmt = stmt, .notice_base = c->nnotices};
+    pthread_cond_init(&req.cond, NULL);
 
     pthread_mutex_lock(&db->lock);
     if (db->queue_tail != NULL)
@@ -295,7 +319,7 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     db->queue_tail = &req;
     while (!req.done) {
         if (db->slot_busy) {
-            pthread_cond_wait(&db->cond, &db->lock);
+            pthread_cond_wait(&req.cond, &db->lock);
             continue;
         }
         /* Lead: take the slot and everything queued (our request among it). */
@@ -307,36 +331,19 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
         run_group(db, group);
 
         pthread_mutex_lock(&db->lock);
+        /* Each owner sees done only after we unlock, so r stays valid here. */
         for (ddl_request *r = group, *next; r != NULL; r = next) {
-            next = r->next; /* r may be gone once done is visible to its owner */
+            next = r->next;
             r->next = NULL;
             r->done = true;
+            if (r != &req)
+                pthread_cond_signal(&r->cond);
         }
-        db->slot_busy = false;
-        pthread_cond_broadcast(&db->cond);
+        slot_free_locked(db);
     }
     pthread_mutex_unlock(&db->lock);
+    pthread_cond_destroy(&req.cond);
     if (req.rc != CC_OK && err != NULL)
         *err = req.err;
     return req.rc;
-}
-
-void
-cowcat_stats_get(cowcat *db, cowcat_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    out->statements = atomic_load_explicit(&db->statements, memory_order_relaxed);
-    out->ddl = atomic_load_explicit(&db->ddl, memory_order_relaxed);
-    out->commits = atomic_load_explicit(&db->commits, memory_order_relaxed);
-    out->groups = atomic_load_explicit(&db->groups, memory_order_relaxed);
-    out->max_group = atomic_load_explicit(&db->max_group, memory_order_relaxed);
-    pmap_reader *r;
-    if (pmap_reader_new(cat_catalog_domain(db->cat), &r, NULL) == CC_OK) {
-        pmap_reader_pin(r);
-        const cat_state *st = cat_state_acquire(db->cat);
-        for (int k = 0; k < CAT_NKIND; k++)
-            out->objects += cat_state_count(st, (cat_kind)k);
-        pmap_reader_unpin(r);
-        pmap_reader_free(r);
-    }
 }

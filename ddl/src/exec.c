@@ -65,8 +65,10 @@ ddl__at(ddl_ctx *c, int32_t location, cc_code code)
 cc_code
 ddl__apply(ddl_ctx *c, const cat_op *op, cat_ref *created, cc_err *err)
 {
+    uint64_t start = ddl__now_ns();
     cc_code rc = cat_txn_apply(c->txn, op, created, err);
     c->st = cat_txn_state(c->txn);
+    c->apply_ns += ddl__now_ns() - start;
     return rc;
 }
 
@@ -163,6 +165,19 @@ ddl__classify(const PgQuery__Node *n)
 }
 
 cc_code
+ddl__write_timed(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
+{
+    c->apply_ns = 0;
+    uint64_t start = ddl__now_ns();
+    cc_code rc = ddl__write(c, n, err);
+    uint64_t total = ddl__now_ns() - start;
+    uint64_t apply = c->apply_ns < total ? c->apply_ns : total;
+    ddl__observe_phase(c->s->db, COWCAT_PHASE_PLAN, total - apply);
+    ddl__observe_phase(c->s->db, COWCAT_PHASE_TRANSACT, apply);
+    return rc;
+}
+
+cc_code
 ddl__write(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
 {
     switch (n->node_case) {
@@ -234,8 +249,11 @@ end_block(cowcat_session *s, bool commit, cc_err *err)
     cc_code rc = CC_OK;
     if (s->txn != NULL) {
         if (commit) {
+            cat_commit_timing timing = {0};
+            cat_txn_set_timing(s->txn, &timing);
             rc = cat_txn_commit(s->txn, err);
             if (rc == CC_OK) {
+                ddl__observe_commit(s->db, &timing);
                 atomic_fetch_add_explicit(&s->db->commits, 1, memory_order_relaxed);
                 atomic_fetch_add_explicit(&s->db->ddl, s->block_writes, memory_order_relaxed);
                 s->db->commit_seq += s->block_writes; /* the slot is still ours */
@@ -281,7 +299,7 @@ run_block_write(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     c->txn = s->txn;
     c->st = cat_txn_state(s->txn);
     ddl__ctx_bind(c);
-    cc_code rc = ddl__write(c, stmt, err);
+    cc_code rc = ddl__write_timed(c, stmt, err);
     if (rc == CC_OK)
         s->block_writes++;
     c->txn = NULL;
@@ -408,7 +426,9 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
 
     PgQuery__ParseResult *tree = NULL;
     int pos = 0;
+    uint64_t parse_start = ddl__now_ns();
     cc_code rc = ddl__parse(text, &tree, &pos, err);
+    uint64_t parse_ns = ddl__now_ns() - parse_start;
     if (rc != CC_OK) {
         if (pos > 0)
             c->errpos = c->offset + pos;
@@ -445,6 +465,7 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
         rc = run_read(c, stmt, err);
         break;
     case DDL_STMT_WRITE:
+        ddl__observe_phase(s->db, COWCAT_PHASE_PARSE, parse_ns);
         if (s->status == COWCAT_TXN_BLOCK)
             rc = run_block_write(c, stmt, err);
         else

@@ -48,6 +48,13 @@ struct cowcat_subscription {
     struct cowcat_subscription *next;
 };
 
+/* A histogram of the engine (relaxed atomics; see cowcat_histogram). */
+typedef struct ddl_hist {
+    atomic_uint_fast64_t count;
+    atomic_uint_fast64_t sum;
+    atomic_uint_fast64_t buckets[COWCAT_HIST_BUCKETS];
+} ddl_hist;
+
 struct cowcat {
     persist_client *pc;
     dur_catalog *dur;
@@ -61,6 +68,7 @@ struct cowcat {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool slot_busy;          /* someone holds the write slot */
+    int slot_waiters;        /* sessions in ddl__slot_acquire (they sleep on cond) */
     ddl_request *queue_head; /* single statements waiting for a leader */
     ddl_request *queue_tail;
 
@@ -72,9 +80,20 @@ struct cowcat {
     atomic_uint_fast64_t commits;
     atomic_uint_fast64_t groups;
     atomic_uint_fast64_t max_group;
+    ddl_hist phase[COWCAT_NPHASES]; /* DDL phase durations (ns) */
+    ddl_hist group_size;            /* statements per group commit */
     /* Committed write statements so far, in commit order; guarded by the write slot. */
     uint64_t commit_seq;
 };
+
+/* Records v (ns, or a group size) in h, whose buckets end at bounds (stats.c). */
+void ddl__observe(ddl_hist *h, const uint64_t *bounds, uint64_t v);
+/* Records a phase's duration in db's histogram. */
+void ddl__observe_phase(cowcat *db, cowcat_phase phase, uint64_t ns);
+/* Records a durable commit's timing (commit and publish phases). */
+void ddl__observe_commit(cowcat *db, const cat_commit_timing *t);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t ddl__now_ns(void);
 
 /* Opens the persist client, durable catalog and catalog behind a handle. Errors: as cowcat_open. */
 cc_code ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err);
@@ -155,6 +174,7 @@ struct ddl_ctx {
     cowcat_error notices[DDL_NOTICES_MAX];
     size_t nnotices;
     int errpos; /* 1-based position in sql of the failure (0: none), see ddl__at */
+    uint64_t apply_ns; /* time spent in catalog ops (ddl__apply) by the statement */
 
     const cowcat_callbacks *cb; /* reads: rows go straight out */
     void *cb_arg;
@@ -327,6 +347,8 @@ ddl_stmt_class ddl__classify(const PgQuery__Node *stmt);
 
 /* Plans and applies one write statement to c->txn (create.c, alter.c, ...). */
 cc_code ddl__write(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err);
+/* ddl__write, recording its plan and transact phases (c->apply_ns) in the engine's histograms. */
+cc_code ddl__write_timed(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err);
 
 /* alter.c: DROP, ALTER ... (RENAME, columns, OWNER, SET SCHEMA), COMMENT, GRANT/REVOKE, ALTER SYSTEM. */
 cc_code ddl__alter(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err);

@@ -514,6 +514,19 @@ cc_code cat_txn_begin(cat_catalog *cat, const cat_actor *actor, cat_txn **out, c
 void cat_txn_set_actor(cat_txn *txn, const cat_actor *actor);
 
 /*
+ * Where cat_txn_commit records, in nanoseconds (CLOCK_MONOTONIC), how long
+ * its parts took: commit_ns = limits, change list, checks and the durable
+ * write; publish_ns = making the version current and the on_commit
+ * subscribers. out (may be NULL: nothing recorded) is borrowed until the
+ * transaction ends and written only by a commit that succeeds.
+ */
+typedef struct cat_commit_timing {
+    uint64_t commit_ns;
+    uint64_t publish_ns;
+} cat_commit_timing;
+void cat_txn_set_timing(cat_txn *txn, cat_commit_timing *out);
+
+/*
  * Applies one op on top of the previous ones. *created (may be NULL) gets
  * the ref of a created object (0 otherwise). Errors, with PostgreSQL's
  * SQLSTATEs: EXISTS (42P04, 42P06, 42P07, 42710, 42701 column), NOT_FOUND
