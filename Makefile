@@ -19,10 +19,11 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# The main job. Until the server exists (issue: server/), this is the
-# persistent-map benchmark at 1k, 100k and 1M entries.
+# The main job: cowcatd on ./cowcat-data (users 127.0.0.1:6875, system role
+# 6877, metrics 6878); connect with psql -h 127.0.0.1 -p 6875 -U cowcat cowcat.
+# Stop it with Ctrl-C (SIGINT): everything acknowledged is durable.
 run: build
-	$(BUILD_DIR)/bench/pmap_bench
+	$(BUILD_DIR)/server/cowcatd --data-dir ./cowcat-data
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -LE long
@@ -46,6 +47,7 @@ bench: build
 	$(BUILD_DIR)/bench/persist_bench --json
 	$(BUILD_DIR)/bench/durable_bench --json
 	$(BUILD_DIR)/bench/catalog_bench --json
+	$(BUILD_DIR)/bench/pgwire_bench --json
 
 # Reformats every C file git tracks with .clang-format.
 format:

@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libxxhash-dev libcriterion-dev
       libck-dev liburcu-dev libprotobuf-c-dev protobuf-c-compiler libpg-query-dev
-      libssl-dev)
+      libssl-dev libpq-dev postgresql-client)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(hyperfine)
 fi

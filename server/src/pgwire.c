@@ -1,0 +1,296 @@
+/*
+ * server/src/pgwire.c — protocol 3.0 framing (see server/pgwire.h).
+ *
+ * Input is read into one growing buffer per connection; a message is
+ * handed out only when all of it is there, and the buffer is compacted
+ * before the next read, so a connection holds at most one message plus
+ * what the kernel gave with it. Lengths are checked before anything is
+ * allocated for them.
+ */
+#include "server/pgwire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+
+/* --- output ------------------------------------------------------------------------ */
+
+void
+pgw_buf_init(pgw_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void
+pgw_buf_fini(pgw_buf *b)
+{
+    cc_free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void
+pgw_buf_reset(pgw_buf *b)
+{
+    b->len = 0;
+    b->start = 0;
+    b->failed = false;
+}
+
+static bool
+reserve(pgw_buf *b, size_t n)
+{
+    if (b->failed)
+        return false;
+    if (b->len + n <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *p = cc_realloc(b->data, cap);
+    if (p == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void
+pgw_put_bytes(pgw_buf *b, const void *p, size_t n)
+{
+    if (n == 0 || !reserve(b, n))
+        return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void
+pgw_put_u8(pgw_buf *b, uint8_t v)
+{
+    pgw_put_bytes(b, &v, 1);
+}
+
+void
+pgw_put_i16(pgw_buf *b, int16_t v)
+{
+    uint16_t be = htons((uint16_t)v);
+    pgw_put_bytes(b, &be, 2);
+}
+
+void
+pgw_put_i32(pgw_buf *b, int32_t v)
+{
+    uint32_t be = htonl((uint32_t)v);
+    pgw_put_bytes(b, &be, 4);
+}
+
+void
+pgw_put_str(pgw_buf *b, const char *s)
+{
+    pgw_put_bytes(b, s, strlen(s) + 1);
+}
+
+void
+pgw_msg_begin(pgw_buf *b, char type)
+{
+    pgw_put_u8(b, (uint8_t)type);
+    b->start = b->len;
+    pgw_put_i32(b, 0);
+}
+
+void
+pgw_msg_end(pgw_buf *b)
+{
+    if (b->failed)
+        return;
+    uint32_t be = htonl((uint32_t)(b->len - b->start));
+    memcpy(b->data + b->start, &be, 4);
+}
+
+bool
+pgw_flush(int fd, pgw_buf *b)
+{
+    if (b->failed)
+        return false;
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t w = send(fd, b->data + off, b->len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += (size_t)w;
+    }
+    pgw_buf_reset(b);
+    return true;
+}
+
+/* --- frontend message bodies ----------------------------------------------------------- */
+
+void
+pgw_reader_init(pgw_reader *r, const char *p, size_t n)
+{
+    r->p = p;
+    r->n = n;
+    r->off = 0;
+    r->bad = false;
+}
+
+bool
+pgw_get_bytes(pgw_reader *r, size_t n, const char **out)
+{
+    if (r->bad || n > r->n - r->off) {
+        r->bad = true;
+        return false;
+    }
+    *out = r->p + r->off;
+    r->off += n;
+    return true;
+}
+
+bool
+pgw_get_i16(pgw_reader *r, int16_t *out)
+{
+    const char *p;
+    if (!pgw_get_bytes(r, 2, &p))
+        return false;
+    uint16_t be;
+    memcpy(&be, p, 2);
+    *out = (int16_t)ntohs(be);
+    return true;
+}
+
+bool
+pgw_get_i32(pgw_reader *r, int32_t *out)
+{
+    const char *p;
+    if (!pgw_get_bytes(r, 4, &p))
+        return false;
+    uint32_t be;
+    memcpy(&be, p, 4);
+    *out = (int32_t)ntohl(be);
+    return true;
+}
+
+bool
+pgw_get_str(pgw_reader *r, const char **out)
+{
+    if (r->bad)
+        return false;
+    const char *nul = memchr(r->p + r->off, '\0', r->n - r->off);
+    if (nul == NULL) {
+        r->bad = true;
+        return false;
+    }
+    *out = r->p + r->off;
+    r->off = (size_t)(nul - r->p) + 1;
+    return true;
+}
+
+bool
+pgw_reader_done(const pgw_reader *r)
+{
+    return !r->bad && r->off == r->n;
+}
+
+/* --- input ---------------------------------------------------------------------------- */
+
+void
+pgw_in_init(pgw_in *in, int fd)
+{
+    memset(in, 0, sizeof *in);
+    in->fd = fd;
+}
+
+void
+pgw_in_fini(pgw_in *in)
+{
+    cc_free(in->buf);
+    memset(in, 0, sizeof *in);
+}
+
+/* Makes room for want more bytes after what is held (dropping consumed bytes first). */
+static bool
+in_reserve(pgw_in *in, size_t want)
+{
+    if (in->off > 0) {
+        memmove(in->buf, in->buf + in->off, in->len - in->off);
+        in->len -= in->off;
+        in->off = 0;
+    }
+    if (in->len + want <= in->cap)
+        return true;
+    size_t cap = in->cap ? in->cap : 8192;
+    while (cap < in->len + want)
+        cap *= 2;
+    char *p = cc_realloc(in->buf, cap);
+    if (p == NULL)
+        return false;
+    in->buf = p;
+    in->cap = cap;
+    return true;
+}
+
+/*
+ * Waits until at least need bytes are held. idle: no byte of the current
+ * message has arrived yet (a clean EOF or a stop is allowed).
+ */
+static pgw_read_result
+fill(pgw_in *in, size_t need, int stop_fd)
+{
+    while (in->len - in->off < need) {
+        bool idle = in->len == in->off;
+        if (!in_reserve(in, need - (in->len - in->off) < 4096 ? 4096 : need - (in->len - in->off)))
+            return PGW_READ_NOMEM;
+        struct pollfd pf[2] = {{.fd = in->fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        int npf = idle && stop_fd >= 0 ? 2 : 1;
+        int pr = poll(pf, (nfds_t)npf, -1);
+        if (pr < 0) {
+            if (errno == EINTR)
+                continue;
+            return idle ? PGW_READ_EOF : PGW_READ_TRUNCATED;
+        }
+        if (npf == 2 && (pf[1].revents & POLLIN) && !(pf[0].revents & POLLIN))
+            return PGW_READ_STOP;
+        ssize_t r = recv(in->fd, in->buf + in->len, in->cap - in->len, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            return idle ? PGW_READ_EOF : PGW_READ_TRUNCATED;
+        in->len += (size_t)r;
+    }
+    return PGW_READ_OK;
+}
+
+pgw_read_result
+pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type,
+                 const char **body, size_t *n)
+{
+    size_t head = startup ? 4 : 5;
+    pgw_read_result rr = fill(in, head, stop_fd);
+    if (rr != PGW_READ_OK)
+        return rr;
+    const char *p = in->buf + in->off;
+    *type = startup ? 0 : p[0];
+    uint32_t be;
+    memcpy(&be, p + (startup ? 0 : 1), 4);
+    uint32_t len = ntohl(be);
+    if (len < 4 || len - 4 > limit)
+        return PGW_READ_TOO_LONG;
+    /* From here the message has begun: a close is a truncation. */
+    rr = fill(in, head + (len - 4), -1);
+    if (rr == PGW_READ_EOF)
+        rr = PGW_READ_TRUNCATED;
+    if (rr != PGW_READ_OK)
+        return rr;
+    *body = in->buf + in->off + head;
+    *n = len - 4;
+    in->off += head + (len - 4);
+    return PGW_READ_OK;
+}
