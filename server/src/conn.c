@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "base/alloc.h"
 #include "internal.h"
 #include "server/scram.h"
@@ -719,6 +721,9 @@ srv__conn_main(void *arg)
              secs, c->user, c->database,
              in_block ? " (its open transaction was rolled back)" : "");
 
+    /* libcrypto's per-thread state (SCRAM's RAND_bytes) is freed by a thread-exit
+     * destructor; free it now, while srv_server_run still waits for us. */
+    OPENSSL_thread_stop();
     pthread_mutex_lock(&s->lock);
     for (srv_conn **p = &s->conns; *p != NULL; p = &(*p)->next)
         if (*p == c) {

@@ -34,7 +34,7 @@ stop_server(void)
     cr_expect(!srvproc_log_has_sanitizer_report(&srv), "sanitizer report in %s", srv.log);
 }
 
-TestSuite(server_frames, .init = start_memory, .fini = stop_server, .timeout = 120);
+TestSuite(server_frames, .init = start_memory, .fini = stop_server);
 
 static int
 dial(void)

@@ -75,7 +75,7 @@ count_tables(PGconn *c, const char *name)
     return n;
 }
 
-TestSuite(server_pgwire, .init = start_memory, .fini = stop_server, .timeout = 120);
+TestSuite(server_pgwire, .init = start_memory, .fini = stop_server);
 
 Test(server_pgwire, simple_query_creates_then_reads_with_real_type_oids)
 {
@@ -374,7 +374,7 @@ Test(server_pgwire, metrics_count_statements_phases_errors_and_connections)
     PQfinish(c);
 }
 
-Test(server_startup, max_connections_answers_53300_beyond_the_limit, .timeout = 120)
+Test(server_startup, max_connections_answers_53300_beyond_the_limit)
 {
     const char *extra[] = {"--max-connections", "2", NULL};
     cr_assert_eq(srvproc_start(&srv, NULL, extra), 0);
@@ -416,7 +416,7 @@ Test(server_startup, trust_is_refused_on_a_public_listener)
               line);
 }
 
-Test(server_startup, scram_admits_the_right_password_only, .timeout = 120)
+Test(server_startup, scram_admits_the_right_password_only)
 {
     const char *extra[] = {"--auth", "scram", NULL};
     cr_assert_eq(srvproc_start(&srv, NULL, extra), 0);
@@ -485,7 +485,7 @@ write_until_stopped(void *arg)
     return NULL;
 }
 
-Test(server_durable, sigterm_with_ddl_in_flight_keeps_every_acknowledged_statement, .timeout = 240)
+Test(server_durable, sigterm_with_ddl_in_flight_keeps_every_acknowledged_statement)
 {
     char dir[256];
     srvproc_tmpdir(dir, sizeof dir, "shutdown");
