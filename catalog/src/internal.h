@@ -237,6 +237,8 @@ void cat__changes_free(cat_change *c, size_t n);
 
 /* A not-found error for ref, worded for its class. */
 cc_code cat__not_found(cat_ref ref, cc_err *err);
+/* CAT_OP_ALTER_ROLE (role.c): a role's attributes and password. */
+cc_code cat__op_alter_role(cat_txn *t, const cat_op *op, cc_err *err);
 
 /* The ops (ops.c, drop.c, columns.c). */
 cc_code cat__op_create(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err);

@@ -209,22 +209,6 @@ conflicting(ddl_ctx *c, const PgQuery__DefElem *d, cc_err *err)
                    cc_err_set_state(err, CC_PARSE, "42601", "conflicting or redundant options"));
 }
 
-/* The role attributes of the session role (zero if it cannot be read). */
-static Cowcat__Catalog__RoleAttributes
-session_attributes(ddl_ctx *c)
-{
-    Cowcat__Catalog__RoleAttributes a = COWCAT__CATALOG__ROLE_ATTRIBUTES__INIT;
-    const cat_object *r = c->role ? cat_state_find(c->st, c->role) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (r == NULL || cat_object_decode(r, &m, NULL) != CC_OK)
-        return a;
-    Cowcat__Catalog__RoleValue *v = (Cowcat__Catalog__RoleValue *)m;
-    if (v->attributes != NULL)
-        a = *v->attributes;
-    protobuf_c_message_free_unpacked(m, NULL);
-    return a;
-}
-
 /* Is the session role a member of role (itself, or through memberships)? */
 static bool
 member_of(ddl_ctx *c, cat_ref role)
@@ -541,109 +525,6 @@ ddl__create_enum(ddl_ctx *c, const PgQuery__CreateEnumStmt *s, cc_err *err)
     return rc;
 }
 
-/* --- CREATE ROLE ----------------------------------------------------------------------- */
-
-/* A DefElem's boolean argument (PostgreSQL 15: a Boolean node; absent: true). */
-static bool
-def_bool(const PgQuery__DefElem *d)
-{
-    if (d->arg == NULL)
-        return true;
-    if (d->arg->node_case == PG_QUERY__NODE__NODE_BOOLEAN)
-        return d->arg->boolean->boolval;
-    if (d->arg->node_case == PG_QUERY__NODE__NODE_INTEGER)
-        return d->arg->integer->ival != 0;
-    return true;
-}
-
-/* A role option and where its value goes. */
-typedef struct role_opt {
-    const char *defname;
-    const PgQuery__DefElem *seen;
-} role_opt;
-
-cc_code
-ddl__create_role(ddl_ctx *c, const PgQuery__CreateRoleStmt *s, cc_err *err)
-{
-    enum { SUPER, LOGIN, INHERIT, CREATEDB, CREATEROLE, PASSWORD, NOPT };
-    role_opt opts[NOPT] = {{"superuser", NULL}, {"canlogin", NULL},   {"inherit", NULL},
-                           {"createdb", NULL},  {"createrole", NULL}, {"password", NULL}};
-    for (size_t i = 0; i < s->n_options; i++) {
-        const PgQuery__DefElem *d = s->options[i]->def_elem;
-        if (s->options[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
-            continue;
-        size_t k = 0;
-        while (k < NOPT && strcmp(opts[k].defname, d->defname) != 0)
-            k++;
-        if (k == NOPT) {
-            const char *what = strcmp(d->defname, "isreplication") == 0     ? "REPLICATION"
-                               : strcmp(d->defname, "bypassrls") == 0       ? "BYPASSRLS"
-                               : strcmp(d->defname, "connectionlimit") == 0 ? "CONNECTION LIMIT"
-                               : strcmp(d->defname, "validUntil") == 0      ? "VALID UNTIL"
-                               : strcmp(d->defname, "addroleto") == 0       ? "IN ROLE"
-                               : strcmp(d->defname, "rolemembers") == 0     ? "ROLE"
-                               : strcmp(d->defname, "adminmembers") == 0    ? "ADMIN"
-                               : strcmp(d->defname, "sysid") == 0           ? "SYSID"
-                                                                            : d->defname;
-            char buf[96];
-            snprintf(buf, sizeof buf, "CREATE ROLE ... %s", what);
-            return unsupported(c, d->location, buf, err);
-        }
-        if (opts[k].seen != NULL)
-            return conflicting(c, d, err);
-        opts[k].seen = d;
-    }
-    Cowcat__Catalog__RoleAttributes a = COWCAT__CATALOG__ROLE_ATTRIBUTES__INIT;
-    a.superuser = opts[SUPER].seen && def_bool(opts[SUPER].seen);
-    a.login = opts[LOGIN].seen ? def_bool(opts[LOGIN].seen)
-                               : s->stmt_type == PG_QUERY__ROLE_STMT_TYPE__ROLESTMT_USER;
-    a.inherit = opts[INHERIT].seen ? def_bool(opts[INHERIT].seen) : true;
-    a.create_db = opts[CREATEDB].seen && def_bool(opts[CREATEDB].seen);
-    a.create_role = opts[CREATEROLE].seen && def_bool(opts[CREATEROLE].seen);
-
-    if (a.superuser) {
-        if (!c->superuser)
-            return cc_err_set_state(err, CC_PERMISSION, "42501",
-                                    "must be superuser to create superusers");
-    } else if (!c->superuser && !session_attributes(c).create_role) {
-        return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied to create role");
-    }
-    if (strncmp(s->role, "pg_", 3) == 0) {
-        cc_err_set_state(err, CC_INVALID, "42939", "role name \"%s\" is reserved", s->role);
-        return cc_err_detail(err, "Role names starting with \"pg_\" are reserved.");
-    }
-    if (cat_state_find_role(c->st, s->role) != NULL)
-        return cc_err_set_state(err, CC_EXISTS, "42710", "role \"%s\" already exists", s->role);
-
-    char *verifier = NULL;
-    const char *password = NULL;
-    const PgQuery__DefElem *pw = opts[PASSWORD].seen;
-    const char *clear = pw != NULL ? ddl__str(pw->arg) : NULL;
-    if (clear != NULL && clear[0] == '\0') {
-        ddl__notice(c, "00000", "empty string is not a valid password, clearing password");
-    } else if (clear != NULL) {
-        bool md5 = strncmp(clear, "md5", 3) == 0 && strlen(clear) == 35 &&
-                   strspn(clear + 3, "0123456789abcdef") == 32;
-        if (ddl__scram_is_verifier(clear) || md5) {
-            password = clear;
-        } else {
-            cc_code rc = ddl__scram_verifier(clear, &verifier, err);
-            if (rc != CC_OK)
-                return rc;
-            password = verifier;
-        }
-    }
-    cat_op op = {.kind = CAT_OP_CREATE_ROLE};
-    op.u.create_role.name = s->role;
-    op.u.create_role.attributes = &a;
-    op.u.create_role.password = password;
-    cc_code rc = ddl__apply(c, &op, NULL, err);
-    free(verifier);
-    if (rc == CC_OK)
-        snprintf(c->tag, sizeof c->tag, "CREATE ROLE");
-    return rc;
-}
-
 /* --- CREATE DATABASE ------------------------------------------------------------------- */
 
 /* The string value of a DefElem (String or Integer node), or NULL. */
@@ -704,7 +585,7 @@ ddl__create_database(ddl_ctx *c, const PgQuery__CreatedbStmt *s, cc_err *err)
                                     oname);
         owner = r->ref;
     }
-    if (!c->superuser && !session_attributes(c).create_db)
+    if (!c->superuser && !ddl__session_attributes(c).create_db)
         return cc_err_set_state(err, CC_PERMISSION, "42501",
                                 "permission denied to create database");
     if (owner != c->role && !member_of(c, owner))

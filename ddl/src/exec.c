@@ -154,6 +154,7 @@ ddl__classify(const PgQuery__Node *n)
     case PG_QUERY__NODE__NODE_COMMENT_STMT:
     case PG_QUERY__NODE__NODE_GRANT_STMT:
     case PG_QUERY__NODE__NODE_ALTER_SYSTEM_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
         return DDL_STMT_WRITE;
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return n->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW
@@ -193,6 +194,8 @@ ddl__write(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
         return ddl__create_enum(c, n->create_enum_stmt, err);
     case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
         return ddl__create_role(c, n->create_role_stmt, err);
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
+        return ddl__alter_role(c, n->alter_role_stmt, err);
     case PG_QUERY__NODE__NODE_CREATEDB_STMT:
         return ddl__create_database(c, n->createdb_stmt, err);
     case PG_QUERY__NODE__NODE_CREATE_SCHEMA_STMT:

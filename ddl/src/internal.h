@@ -389,6 +389,8 @@ cc_code ddl__replace_view(ddl_ctx *c, const cat_object *view, const char *create
 cc_code ddl__create_index(ddl_ctx *c, const PgQuery__IndexStmt *s, cc_err *err);
 cc_code ddl__create_enum(ddl_ctx *c, const PgQuery__CreateEnumStmt *s, cc_err *err);
 cc_code ddl__create_role(ddl_ctx *c, const PgQuery__CreateRoleStmt *s, cc_err *err);
+/* role.c: ALTER ROLE / USER name [WITH] options. */
+cc_code ddl__alter_role(ddl_ctx *c, const PgQuery__AlterRoleStmt *s, cc_err *err);
 cc_code ddl__create_database(ddl_ctx *c, const PgQuery__CreatedbStmt *s, cc_err *err);
 cc_code ddl__create_schema(ddl_ctx *c, const PgQuery__CreateSchemaStmt *s, cc_err *err);
 

@@ -446,9 +446,20 @@ Test(server_startup, scram_admits_the_right_password_only)
                   NULL,
               "%s", PQerrorMessage(c));
     PQfinish(c);
-    /* a role without a password cannot log in under scram */
+    /* a role without a password cannot log in under scram, until it is given one */
     c = srvproc_connect(&srv, "cowcat", "anything", false);
     cr_assert_eq(PQstatus(c), CONNECTION_BAD);
+    PQfinish(c);
+    sys = connect_ok("cowcat_system", true);
+    exec_ok(sys, "ALTER ROLE cowcat PASSWORD 'anything'", "ALTER ROLE");
+    PQfinish(sys);
+    c = srvproc_connect(&srv, "cowcat", "anything", false);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    /* and may change its own */
+    exec_ok(c, "ALTER ROLE cowcat PASSWORD 'other'", "ALTER ROLE");
+    PQfinish(c);
+    c = srvproc_connect(&srv, "cowcat", "anything", false);
+    cr_assert_eq(PQstatus(c), CONNECTION_BAD, "the old password no longer works");
     PQfinish(c);
     stop_server();
 }

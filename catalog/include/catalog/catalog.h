@@ -354,6 +354,7 @@ typedef enum cat_op_kind {
     CAT_OP_DROP_COLUMN,
     CAT_OP_RENAME_COLUMN,
     CAT_OP_REPLACE_ITEM,
+    CAT_OP_ALTER_ROLE,
 } cat_op_kind;
 
 typedef enum cat_drop_behavior {
@@ -416,6 +417,12 @@ typedef struct cat_op {
             const Cowcat__Catalog__RoleAttributes *attributes; /* NULL: LOGIN off, INHERIT on */
             const char *password; /* SCRAM-SHA-256 verifier (never clear text); NULL: none */
         } create_role;
+        struct {
+            cat_ref role;
+            const Cowcat__Catalog__RoleAttributes *attributes; /* the new attributes; NULL: kept */
+            const char *password; /* a new SCRAM-SHA-256 verifier; NULL: kept (or cleared) */
+            bool clear_password;  /* remove the password (password must be NULL) */
+        } alter_role;
         struct {
             const char *name;
             cat_ref owner;
