@@ -47,7 +47,7 @@ run(client *c, PGconn *pg, const char *sql)
     PGresult *r = PQexec(pg, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok && c->failure[0] == '\0')
-        snprintf(c->failure, sizeof c->failure, "client %d: %s: %s", c->id, sql,
+        snprintf(c->failure, sizeof c->failure, "client %d: %.200s: %.250s", c->id, sql,
                  PQresultErrorMessage(r));
     PQclear(r);
     if (ok)
