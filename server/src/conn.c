@@ -96,16 +96,21 @@ srv__send_error(srv_conn *c, const char *severity, const cowcat_error *e)
 }
 
 void
+srv__error_v(cowcat_error *e, const char *sqlstate, const char *fmt, va_list ap)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->sqlstate, sizeof e->sqlstate, "%s", sqlstate);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+}
+
+void
 srv__send_error_simple(srv_conn *c, const char *severity, const char *sqlstate, const char *fmt,
                        ...)
 {
     cowcat_error e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.sqlstate, sizeof e.sqlstate, "%s", sqlstate);
-    snprintf(e.severity, sizeof e.severity, "%s", severity);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    srv__error_v(&e, sqlstate, fmt, ap);
     va_end(ap);
     srv__send_error(c, severity, &e);
 }
@@ -233,11 +238,9 @@ static bool
 fatal(srv_conn *c, const char *sqlstate, const char *fmt, ...)
 {
     cowcat_error e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.sqlstate, sizeof e.sqlstate, "%s", sqlstate);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    srv__error_v(&e, sqlstate, fmt, ap);
     va_end(ap);
     srv__send_error(c, "FATAL", &e);
     srv_metrics_statement(c->srv->metrics, "connect", 0, sqlstate);

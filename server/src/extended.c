@@ -222,25 +222,6 @@ srv__extended_reset(srv_conn *c)
 
 /* An error in extended mode: reported, and every message up to Sync is ignored. */
 static bool
-ext_error(srv_conn *c, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool
-ext_error(srv_conn *c, const char *sqlstate, const char *fmt, ...)
-{
-    cowcat_error e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.sqlstate, sizeof e.sqlstate, "%s", sqlstate);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
-    va_end(ap);
-    srv__send_error(c, "ERROR", &e);
-    srv_metrics_statement(c->srv->metrics, "error", 0, sqlstate);
-    c->skip_to_sync = true;
-    return true;
-}
-
-static bool
 ext_engine_error(srv_conn *c, const cowcat_error *e)
 {
     srv__send_error(c, "ERROR", e);
@@ -248,6 +229,22 @@ ext_engine_error(srv_conn *c, const cowcat_error *e)
     c->skip_to_sync = true;
     return true;
 }
+
+/* ext_engine_error with a formatted message. */
+static bool
+ext_error(srv_conn *c, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool
+ext_error(srv_conn *c, const char *sqlstate, const char *fmt, ...)
+{
+    cowcat_error e;
+    va_list ap;
+    va_start(ap, fmt);
+    srv__error_v(&e, sqlstate, fmt, ap);
+    va_end(ap);
+    return ext_engine_error(c, &e);
+}
+
 
 static void
 put_empty(pgw_buf *b, char type)

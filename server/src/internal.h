@@ -104,6 +104,8 @@ typedef struct srv_conn {
 void *srv__conn_main(void *arg);
 
 /* --- backend messages (conn.c) --- */
+/* Fills e (zeroed) with sqlstate and the formatted message. */
+void srv__error_v(cowcat_error *e, const char *sqlstate, const char *fmt, va_list ap);
 void srv__send_error(srv_conn *c, const char *severity, const cowcat_error *e);
 void srv__send_error_simple(srv_conn *c, const char *severity, const char *sqlstate,
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
