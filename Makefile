@@ -48,6 +48,7 @@ bench: build
 	$(BUILD_DIR)/bench/durable_bench --json
 	$(BUILD_DIR)/bench/catalog_bench --json
 	$(BUILD_DIR)/bench/pgwire_bench --json
+	$(BUILD_DIR)/bench/tools_bench --json
 
 # Reformats every C file git tracks with .clang-format.
 format:
