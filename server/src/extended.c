@@ -397,9 +397,14 @@ substitute(const srv_stmt *s, const bound *values)
         if (v->len < 0) {
             sb_put(&b, "NULL", 4);
         } else if (numeric_type(s->types[pr->number - 1]) && plain_number(v->v, (size_t)v->len)) {
-            sb_put(&b, "(", 1); /* -1 stays one operand: 2-$1 must not become 2--1 */
+            /* A negative number in parentheses: 2-$1 must not become the comment 2--1.
+             * Others bare, so they also fit where the grammar wants a literal (SET x = $1). */
+            bool negative = v->v[0] == '-';
+            if (negative)
+                sb_put(&b, "(", 1);
             sb_put(&b, v->v, (size_t)v->len);
-            sb_put(&b, ")", 1);
+            if (negative)
+                sb_put(&b, ")", 1);
         } else {
             sb_put(&b, "'", 1);
             const char *p = v->v, *end = v->v + v->len;

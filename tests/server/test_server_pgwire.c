@@ -193,6 +193,13 @@ Test(server_pgwire, extended_protocol_binds_text_parameters_as_literals)
     cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
     cr_assert_str_eq(PQgetvalue(r, 0, 0), "0");
     PQclear(r);
+    /* a typed number also fits where the grammar wants a plain literal */
+    PGconn *sys = connect_ok("cowcat_system", true);
+    const char *limit[1] = {"5000"};
+    r = PQexecParams(sys, "ALTER SYSTEM SET max_tables = $1", 1, types, limit, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(sys);
     /* DDL through the extended protocol */
     r = PQexecParams(c, "CREATE TABLE u (b text)", 0, NULL, NULL, NULL, NULL, 0);
     cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
