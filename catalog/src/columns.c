@@ -1,6 +1,7 @@
 /*
- * catalog/src/columns.c — ALTER TABLE ADD / DROP / RENAME COLUMN, and what a
- * table loses when an object it refers to is dropped with CASCADE.
+ * catalog/src/columns.c — ALTER TABLE ADD / DROP / RENAME COLUMN (RENAME also
+ * of a view's or materialized view's output column), and what a table loses
+ * when an object it refers to is dropped with CASCADE.
  *
  * A table's `uses` are derived: the types its columns use (Column.type_ref)
  * and the tables its foreign keys reference, plus whatever extra uses the
@@ -161,6 +162,62 @@ fk_refers(const constraint *c, cat_ref table, const char *column)
            (column == NULL || has_string(c->ref_columns, c->n_ref_columns, column));
 }
 
+/* Appends a line to a DETAIL (dropped when full). */
+static void
+detail_line(char *buf, size_t cap, const char *fmt, const char *a, const char *b, const char *c,
+            const char *d)
+{
+    size_t len = strlen(buf);
+    if (len > 0 && len + 1 < cap)
+        buf[len++] = '\n', buf[len] = '\0';
+    if (len + 1 < cap)
+        snprintf(buf + len, cap - len, fmt, a, b, c, d);
+}
+
+/*
+ * RESTRICT: the foreign keys to the column — the table's own, then other
+ * tables' — fail the drop (2BP01), all named in the DETAIL as PostgreSQL
+ * names them.
+ */
+static cc_code
+restrict_fks(cat_txn *t, const cat_object *o, const item_value *v, const cat__refs *deps,
+             const char *name, cc_err *err)
+{
+    char detail[1024] = "";
+    const char *fmt = "constraint %s on table %s depends on column %s of table %s";
+    size_t n = 0;
+    for (size_t k = 0; k < v->n_constraints; k++)
+        if (fk_refers(v->constraints[k], o->ref, name) &&
+            !has_string(v->constraints[k]->columns, v->constraints[k]->n_columns, name)) {
+            detail_line(detail, sizeof detail, fmt, v->constraints[k]->name, o->name, name,
+                        o->name);
+            n++;
+        }
+    for (size_t i = 0; i < deps->n; i++) {
+        const cat_object *d = cat_state_find(&t->work, deps->v[i]);
+        item_value *dv;
+        if (d == NULL || d->kind != CAT_KIND_TABLE)
+            continue;
+        cc_code rc = decode_item(d, &dv, err);
+        if (rc != CC_OK)
+            return rc;
+        for (size_t k = 0; k < dv->n_constraints; k++)
+            if (fk_refers(dv->constraints[k], o->ref, name)) {
+                detail_line(detail, sizeof detail, fmt, dv->constraints[k]->name, d->name, name,
+                            o->name);
+                n++;
+            }
+        protobuf_c_message_free_unpacked(&dv->base, NULL);
+    }
+    if (n == 0)
+        return CC_OK;
+    cc_err_set_state(err, CC_DEPENDENTS, "2BP01",
+                     "cannot drop column %s of table %s because other objects depend on it", name,
+                     o->name);
+    cc_err_detail(err, "%s", detail);
+    return cc_err_hint(err, "Use DROP ... CASCADE to drop the dependent objects too.");
+}
+
 /* Drops column `name` of table o (recursing into dependents as PostgreSQL does). */
 static cc_code
 drop_column(cat_txn *t, const cat_object *o, const char *name, cat_drop_behavior behavior,
@@ -182,6 +239,8 @@ drop_column(cat_txn *t, const cat_object *o, const char *name, cat_drop_behavior
     col_ctx c = {.t = t, .table = o, .column = name, .behavior = behavior, .err = err};
     cat_state_walk_used_by(&t->work, o->ref, collect, &c);
     rc = c.rc;
+    if (rc == CC_OK && behavior == CAT_DROP_RESTRICT)
+        rc = restrict_fks(t, o, v, &c.todo, name, err);
     /* Dependents: indexes on the column go; foreign keys to it need CASCADE. */
     for (size_t i = 0; i < c.todo.n && rc == CC_OK; i++) {
         const cat_object *d = cat_state_find(&t->work, c.todo.v[i]);
@@ -210,22 +269,9 @@ drop_column(cat_txn *t, const cat_object *o, const char *name, cat_drop_behavior
             } else {
                 nv.n_constraints = 0;
                 nv.constraints = keep;
-                for (size_t k = 0; k < dv->n_constraints && rc == CC_OK; k++) {
-                    if (!fk_refers(dv->constraints[k], o->ref, name)) {
+                for (size_t k = 0; k < dv->n_constraints; k++)
+                    if (!fk_refers(dv->constraints[k], o->ref, name))
                         keep[nv.n_constraints++] = dv->constraints[k];
-                    } else if (behavior == CAT_DROP_RESTRICT) {
-                        cc_err_set_state(err, CC_DEPENDENTS, "2BP01",
-                                         "cannot drop column %s of table %s because other "
-                                         "objects depend on it",
-                                         name, o->name);
-                        cc_err_detail(err,
-                                      "constraint %s on table %s depends on column %s of "
-                                      "table %s",
-                                      dv->constraints[k]->name, d->name, name, o->name);
-                        rc = cc_err_hint(err, "Use DROP ... CASCADE to drop the dependent "
-                                              "objects too.");
-                    }
-                }
                 if (rc == CC_OK && nv.n_constraints != dv->n_constraints)
                     rc = write_table(t, d->ref, dv, &nv, err);
                 cc_free(keep);
@@ -250,8 +296,10 @@ drop_column(cat_txn *t, const cat_object *o, const char *name, cat_drop_behavior
                 cols[nv.n_columns++] = v->columns[i];
         nv.n_constraints = 0;
         nv.constraints = cons;
+        /* Its foreign keys to the column itself go too (PostgreSQL drops them). */
         for (size_t i = 0; i < v->n_constraints; i++)
-            if (!has_string(v->constraints[i]->columns, v->constraints[i]->n_columns, name))
+            if (!has_string(v->constraints[i]->columns, v->constraints[i]->n_columns, name) &&
+                !fk_refers(v->constraints[i], o->ref, name))
                 cons[nv.n_constraints++] = v->constraints[i];
         rc = write_table(t, o->ref, v, &nv, err);
     }
@@ -421,7 +469,9 @@ cat__op_column(cat_txn *t, const cat_op *op, cc_err *err)
     const cat_object *o = cat_state_find(&t->work, op->u.column.table);
     if (o == NULL)
         return cat__not_found(op->u.column.table, err);
-    if (o->kind != CAT_KIND_TABLE)
+    /* A view's or materialized view's output columns can be renamed (PostgreSQL's renameatt). */
+    bool viewlike = o->kind == CAT_KIND_VIEW || o->kind == CAT_KIND_MATERIALIZED_VIEW;
+    if (o->kind != CAT_KIND_TABLE && !(viewlike && op->kind == CAT_OP_RENAME_COLUMN))
         return cc_err_set_state(err, CC_INVALID, "42809", "\"%s\" is not a table", o->name);
     cc_code rc;
     switch (op->kind) {

@@ -240,11 +240,13 @@ cc_code cat__not_found(cat_ref ref, cc_err *err);
 /* CAT_OP_ALTER_ROLE (role.c): a role's attributes and password. */
 cc_code cat__op_alter_role(cat_txn *t, const cat_op *op, cc_err *err);
 
-/* The ops (ops.c, drop.c, columns.c). */
+/* The ops (ops.c, drop.c, columns.c, move.c). */
 cc_code cat__op_create(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err);
 cc_code cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err);
 cc_code cat__op_alter(cat_txn *t, const cat_op *op, cc_err *err);
 cc_code cat__op_column(cat_txn *t, const cat_op *op, cc_err *err);
+/* CAT_OP_SET_SCHEMA and CAT_OP_SET_SQL (move.c). */
+cc_code cat__op_move(cat_txn *t, const cat_op *op, cc_err *err);
 /*
  * Removes from table o what refers to dropped object gone: foreign keys
  * referencing it, columns of its type (with their comments). Errors as put.

@@ -411,6 +411,10 @@ cat_txn_apply(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
     case CAT_OP_RENAME_COLUMN:
         rc = cat__op_column(t, op, err);
         break;
+    case CAT_OP_SET_SCHEMA:
+    case CAT_OP_SET_SQL:
+        rc = cat__op_move(t, op, err);
+        break;
     case CAT_OP_ALTER_ROLE:
         rc = cat__op_alter_role(t, op, err);
         break;

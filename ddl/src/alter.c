@@ -1,7 +1,8 @@
 /*
  * ddl/src/alter.c — the statements that change or remove existing objects:
- * ALTER ... RENAME / OWNER TO / ADD|DROP|RENAME COLUMN, COMMENT ON,
- * GRANT / REVOKE and ALTER SYSTEM (DROP is drop.c).
+ * ALTER ... RENAME / OWNER TO / SET SCHEMA / ADD|DROP|RENAME COLUMN,
+ * COMMENT ON, GRANT / REVOKE and ALTER SYSTEM (DROP is drop.c; the column
+ * statements' stored-SQL rewrites are alter_column.c).
  *
  * Each resolves its objects against the transaction's working version,
  * checks the object kinds and the session role's rights the way PostgreSQL
@@ -91,23 +92,26 @@ static cc_code
 rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
 {
     if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN) {
+        /* ALTER TABLE / VIEW / MATERIALIZED VIEW ... RENAME COLUMN: PostgreSQL's renameatt
+         * takes any of them whatever the statement says. */
+        const ddl_objkind *ok = ddl__objkind_of(r->relation_type);
+        snprintf(c->tag, sizeof c->tag, "%s", ok ? ok->alter_tag : "ALTER TABLE");
+        ddl_qname q = ddl__qname_rv(r->relation);
         const cat_object *o;
-        cc_code rc = alter_target(c, r->relation_type, r->relation, r->missing_ok, &o, err);
-        if (rc != CC_OK || o == NULL)
+        cc_code rc = ddl__find_relation(c, &q, &o, err);
+        if (rc != CC_OK)
             return rc;
-        if (o->kind != CAT_KIND_TABLE) /* a view's columns are its query's: its SQL would change */
+        if (o == NULL)
+            return ddl__missing(c, &ddl__any_relation, &q, r->missing_ok, err);
+        if (o->kind == CAT_KIND_INDEX)
             return cc_err_set_state(err, CC_INVALID, "0A000",
-                                    "feature not supported: renaming a column of %s %s",
-                                    cat_kind_name(o->kind), o->name);
+                                    "feature not supported: renaming a column of index %s",
+                                    o->name);
         if ((rc = ddl__check_owner(c, o, err)) != CC_OK)
             return rc;
         if ((rc = ddl__check_column(c, o, r->subname, r->newname, err)) != CC_OK)
             return rc;
-        if ((rc = ddl__refuse_if_read(c, o, r->subname, err)) != CC_OK)
-            return rc;
-        cat_op op = {.kind = CAT_OP_RENAME_COLUMN,
-                     .u.column = {.table = o->ref, .name = r->subname, .new_name = r->newname}};
-        return ddl__apply(c, &op, NULL, err);
+        return ddl__rename_column(c, o, r->subname, r->newname, err);
     }
     const ddl_objkind *ok = ddl__objkind_of(r->rename_type);
     if (ok == NULL)
@@ -310,8 +314,7 @@ alter_table_cmd(ddl_ctx *c, const cat_object *o, const PgQuery__AlterTableCmd *c
                 return CC_OK;
             }
         }
-        cat_op op = {.kind = CAT_OP_ADD_COLUMN, .u.column = {.table = o->ref, .column = &col.col}};
-        rc = ddl__apply(c, &op, NULL, err);
+        rc = ddl__add_column(c, o, &col.col, cmd->def, err);
         column_plan_fini(&col);
         return rc;
     }
@@ -333,12 +336,7 @@ alter_table_cmd(ddl_ctx *c, const cat_object *o, const PgQuery__AlterTableCmd *c
         cat_drop_behavior b = cmd->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE
                                   ? CAT_DROP_CASCADE
                                   : CAT_DROP_RESTRICT;
-        if ((rc = ddl__drop_column_users(c, o, cmd->name, b, err)) != CC_OK)
-            return rc;
-        o = cat_state_find(c->st, o->ref);
-        cat_op op = {.kind = CAT_OP_DROP_COLUMN,
-                     .u.column = {.table = o->ref, .name = cmd->name, .behavior = b}};
-        return ddl__apply(c, &op, NULL, err);
+        return ddl__drop_column(c, o, cmd->name, b, err);
     }
     case PG_QUERY__ALTER_TABLE_TYPE__AT_ChangeOwner:
         return change_owner(c, o, cmd->newowner, err);
@@ -364,6 +362,72 @@ alter_table_stmt(ddl_ctx *c, const PgQuery__AlterTableStmt *a, cc_err *err)
         rc = alter_table_cmd(c, o, a->cmds[i]->alter_table_cmd, err);
     }
     return rc;
+}
+
+/* --- SET SCHEMA ---------------------------------------------------------------------------- */
+
+/*
+ * ALTER {TABLE|VIEW|MATERIALIZED VIEW|TYPE} name SET SCHEMA s, in
+ * PostgreSQL's order of checks: the object (IF EXISTS: a notice), its
+ * ownership, the schema (3F000), CREATE on it (42501); moving to the
+ * current schema does nothing; name clashes are the catalog's (42P07 /
+ * 42710 `... already exists in schema "s"`). The catalog moves a table's
+ * indexes with it and rewrites the stored SQL of the object and of its
+ * dependents (ddl__rewrite) in the same op.
+ */
+static cc_code
+set_schema_stmt(ddl_ctx *c, const PgQuery__AlterObjectSchemaStmt *a, cc_err *err)
+{
+    const ddl_objkind *ok = ddl__objkind_of(a->object_type);
+    if (ok == NULL || (ok->kind != CAT_KIND_TABLE && ok->kind != CAT_KIND_VIEW &&
+                       ok->kind != CAT_KIND_MATERIALIZED_VIEW && ok->kind != CAT_KIND_TYPE))
+        return cc_err_set_state(err, CC_INVALID, "0A000",
+                                "feature not supported: ALTER ... SET SCHEMA of this object type");
+    const cat_object *o = NULL;
+    cc_code rc;
+    if (ok->kind == CAT_KIND_TYPE) {
+        snprintf(c->tag, sizeof c->tag, "%s", ok->alter_tag);
+        ddl_qname q;
+        if ((rc = ddl__node_qname(c, a->object, &q, err)) != CC_OK ||
+            (rc = ddl__find_type(c, &q, &o, err)) != CC_OK)
+            return rc;
+        if (o == NULL) {
+            const cat_object *rel = NULL;
+            if (ddl__find_relation(c, &q, &rel, err) == CC_OK && rel != NULL &&
+                rel->kind != CAT_KIND_INDEX) {
+                cc_err_set_state(err, CC_INVALID, "42809", "%s is a table's row type", rel->name);
+                return cc_err_hint(err, "Use ALTER TABLE instead.");
+            }
+            return ddl__missing(c, ok, &q, false, err);
+        }
+    } else {
+        if ((rc = alter_target(c, a->object_type, a->relation, a->missing_ok, &o, err)) != CC_OK ||
+            o == NULL)
+            return rc;
+        if (o->kind == CAT_KIND_INDEX) {
+            cc_err_set_state(err, CC_INVALID, "42809", "cannot change schema of index \"%s\"",
+                             o->name);
+            return cc_err_hint(err, "Change the schema of the table instead.");
+        }
+    }
+    if ((rc = ddl__check_owner(c, o, err)) != CC_OK)
+        return rc;
+    if (strcmp(a->newschema, "pg_catalog") == 0) {
+        ddl_qname q = {.schema = "pg_catalog", .name = o->name, .location = -1};
+        return ddl__system_catalog(c, &q, err);
+    }
+    const cat_object *sc = ddl__find_schema(c, a->newschema);
+    if (sc == NULL)
+        return cc_err_set_state(err, CC_NOT_FOUND, "3F000", "schema \"%s\" does not exist",
+                                a->newschema);
+    if ((rc = ddl__check_create(c, sc, err)) != CC_OK)
+        return rc;
+    if (sc->ref == o->parent)
+        return CC_OK;
+    cat_op op = {.kind = CAT_OP_SET_SCHEMA,
+                 .u.set_schema = {.ref = o->ref, .schema = sc->ref, .rewrite = ddl__rewrite,
+                                  .rewrite_arg = c}};
+    return ddl__apply(c, &op, NULL, err);
 }
 
 /* --- COMMENT ------------------------------------------------------------------------------- */
@@ -596,9 +660,7 @@ ddl__alter(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
     case PG_QUERY__NODE__NODE_ALTER_OWNER_STMT:
         return alter_owner_stmt(c, n->alter_owner_stmt, err);
     case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
-        /* Moving an object would also have to re-qualify its dependents' create_sql. */
-        return cc_err_set_state(err, CC_INVALID, "0A000",
-                                "feature not supported: ALTER ... SET SCHEMA");
+        return set_schema_stmt(c, n->alter_object_schema_stmt, err);
     case PG_QUERY__NODE__NODE_COMMENT_STMT:
         return comment_stmt(c, n->comment_stmt, err);
     case PG_QUERY__NODE__NODE_GRANT_STMT:

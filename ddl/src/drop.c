@@ -1,7 +1,6 @@
 /*
  * ddl/src/drop.c — DROP of every object kind, PostgreSQL's "drop cascades
- * to ..." notices, and the views over a column (DROP COLUMN's dependents,
- * the renames cowcat refuses rather than leave a view's SQL stale).
+ * to ..." notices, and the views over a column (DROP COLUMN's dependents).
  *
  * A statement naming several objects (DROP TABLE a, b) applies one catalog
  * op over all of them, so RESTRICT sees the whole set. Objects are named in
@@ -386,6 +385,63 @@ detail_dependents(void *arg, const cat_object *o)
     return 0;
 }
 
+/* A line of a cascade notice that is no object (a constraint the catalog drops along). */
+static void
+cascade_line(cascade *k, const char *line)
+{
+    if (k->n++ == 0)
+        snprintf(k->first, sizeof k->first, "%s", line);
+    size_t len = strlen(k->detail);
+    if (len + strlen(line) + 24 < sizeof k->detail)
+        snprintf(k->detail + len, sizeof k->detail - len, "%sdrop cascades to %s", len ? "\n" : "",
+                 line);
+}
+
+typedef struct fk_scan {
+    ddl_ctx *c;
+    const cat_object *table;
+    const char *column;
+    cascade *k;
+} fk_scan;
+
+static int
+fk_line(void *arg, const cat_object *o)
+{
+    fk_scan *f = arg;
+    ProtobufCMessage *m;
+    if (o->kind != CAT_KIND_TABLE || cat_object_decode(o, &m, NULL) != CC_OK)
+        return 0;
+    const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
+    for (size_t i = 0; i < v->n_constraints; i++) {
+        const Cowcat__Catalog__Constraint *k = v->constraints[i];
+        bool hit = k->kind == COWCAT__CATALOG__CONSTRAINT_KIND__CONSTRAINT_KIND_FOREIGN_KEY &&
+                   k->ref_table_opt_case == COWCAT__CATALOG__CONSTRAINT__REF_TABLE_OPT_REF_TABLE &&
+                   cat_ref_from_id(CAT_CLASS_ITEM, k->ref_table) == f->table->ref;
+        /* The table's own key on the column goes with the column itself. */
+        for (size_t j = 0; hit && o->ref == f->table->ref && j < k->n_columns; j++)
+            hit = strcmp(k->columns[j], f->column) != 0;
+        for (size_t j = 0; hit && j < k->n_ref_columns; j++)
+            if (strcmp(k->ref_columns[j], f->column) == 0) {
+                char name[2 * DDL_NAME_MAX + 2], line[4 * DDL_NAME_MAX + 64];
+                snprintf(line, sizeof line, "constraint %s on table %s", k->name,
+                         describe(f->c, o, name, sizeof name));
+                cascade_line(f->k, line);
+                break;
+            }
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
+/* The foreign keys to table.column (its own, others'), which DROP COLUMN ... CASCADE drops. */
+static void
+fk_lines(ddl_ctx *c, const cat_object *table, const char *column, cascade *k)
+{
+    fk_scan f = {c, table, column, k};
+    fk_line(&f, table); /* its own foreign keys first, as PostgreSQL lists them */
+    cat_state_walk_used_by(c->st, table->ref, fk_line, &f);
+}
+
 /*
  * DROP COLUMN and the views over the table: a view whose query names the
  * column (or reads `*`) depends on it, as PostgreSQL records per-column
@@ -417,34 +473,12 @@ ddl__drop_column_users(ddl_ctx *c, const cat_object *table, const char *column, 
         }
         cc_err_detail(err, "%s", dd.detail);
         cc_err_hint(err, "Use DROP ... CASCADE to drop the dependent objects too.");
-    } else if (rc == CC_OK && u.n > 0) {
+    } else if (rc == CC_OK && b == CAT_DROP_CASCADE) {
         cascade k = {.c = c};
         for (size_t i = 0; i < u.n; i++)
             on_cascade(&k, cat_state_find(c->st, u.v[i]));
+        fk_lines(c, table, column, &k);
         rc = drop_refs_noting(c, u.v, u.n, CAT_DROP_CASCADE, &k, err);
-    }
-    cc_free(u.v);
-    return rc;
-}
-
-/*
- * RENAME COLUMN under a view that reads the column: the view's stored SQL
- * would have to be rewritten (PostgreSQL keeps views as trees, cowcat as
- * SQL), which cowcat does not do yet — refuse rather than leave it stale.
- */
-cc_code
-ddl__refuse_if_read(ddl_ctx *c, const cat_object *table, const char *column, cc_err *err)
-{
-    colusers u = {.column = column, .err = err};
-    cat_state_walk_used_by(c->st, table->ref, colusers_add, &u);
-    cc_code rc = u.rc;
-    if (rc == CC_OK && u.n > 0) {
-        const cat_object *v = cat_state_find(c->st, u.v[0]);
-        rc = cc_err_set_state(err, CC_INVALID, "0A000",
-                              "feature not supported: renaming column %s of table %s, which %s %s "
-                              "reads",
-                              column, table->name, cat_kind_name(v->kind), v->name);
-        cc_err_hint(err, "Drop the view, rename the column, then create the view again.");
     }
     cc_free(u.v);
     return rc;

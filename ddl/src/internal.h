@@ -599,8 +599,6 @@ cc_code ddl__drop_roles(ddl_ctx *c, const PgQuery__DropRoleStmt *d, cc_err *err)
 /* DROP COLUMN's views over the column: RESTRICT fails (2BP01), CASCADE drops them first. */
 cc_code ddl__drop_column_users(ddl_ctx *c, const cat_object *table, const char *column,
                                cat_drop_behavior b, cc_err *err);
-/* 0A000 if a view reads table.column (its SQL would go stale on a rename). */
-cc_code ddl__refuse_if_read(ddl_ctx *c, const cat_object *table, const char *column, cc_err *err);
 
 /* --- creates (create.c, types.c, view.c, rewrite.c) ----------------------------------- */
 
@@ -692,5 +690,109 @@ cc_code ddl__scram_verifier_salt(const char *password, const uint8_t *salt, size
                                  int iterations, char **out, cc_err *err);
 /* True if s is a well-formed SCRAM-SHA-256 verifier (stored as given, as PostgreSQL does). */
 bool ddl__scram_is_verifier(const char *s);
+
+/* A growing vector of refs, collected by a cat_state walk before anything changes. */
+typedef struct ddl_refs {
+    cat_ref *v;
+    size_t n, cap;
+    bool nomem; /* a push failed: the walk stopped */
+} ddl_refs;
+
+/* Appends ref; false (and nomem set) when out of memory. */
+bool ddl__refs_push(ddl_refs *r, cat_ref ref);
+
+/* --- tree edits (tree.c), stored SQL kept in step with ALTER (colsql.c, view_rewrite.c) ----- */
+
+/* Replaces *slot, a string of a tree from ddl__parse, with a malloc'd copy of s. */
+bool ddl__tree_set_string(char **slot, const char *s);
+/* A new String node (malloc'd, for a ddl__parse tree; NULL: out of memory). */
+PgQuery__Node *ddl__tree_string(const char *s);
+/* A new ColumnRef node [qualifier.]name (NULL: out of memory). */
+PgQuery__Node *ddl__tree_column_ref(const char *qualifier, const char *name);
+/* A deep copy of n for another ddl__parse tree (NULL: out of memory). */
+PgQuery__Node *ddl__tree_copy(const PgQuery__Node *n);
+/* Inserts item at position at of the node array *v (n items). False: out of memory. */
+bool ddl__tree_insert(PgQuery__Node ***v, size_t *n, size_t at, PgQuery__Node *item);
+/* Frees and removes item at of the node array v. */
+void ddl__tree_remove(PgQuery__Node **v, size_t *n, size_t at);
+
+/*
+ * The create_sql of view or materialized view `view` once column `from` of
+ * relation `rel` (a table, view or materialized view it reads) is renamed
+ * to `to` — or, from NULL, once rel gains a column `to` at its end.
+ * References to the column are renamed (qualified where the name could be
+ * captured), target entries keep their output names (`b AS a`), and `*`
+ * over rel is spelled out so the view's columns stay what they were;
+ * unqualified references to `to` that the new column would capture are
+ * qualified. The rewritten query is bound again against rel's new columns
+ * and must bind every reference as before. *out: new malloc'd SQL, or NULL
+ * when nothing changes. Errors: INVALID (0A000: JOIN USING / NATURAL JOIN
+ * over the column, or another rewrite that would change what the view
+ * reads), CORRUPT, NOMEM.
+ */
+cc_code ddl__view_sql_column(ddl_ctx *c, const cat_object *view, const cat_object *rel,
+                             const char *from, const char *to, char **out, cc_err *err);
+
+/* ALTER VIEW v RENAME COLUMN: v's own create_sql with its output column from named to. */
+cc_code ddl__view_sql_rename_output(ddl_ctx *c, const cat_object *view, const char *from,
+                                    const char *to, char **out, cc_err *err);
+
+/*
+ * A table's, index's or foreign-key table's create_sql after a column
+ * change of table `table` (colsql.c). Each gives *out (new malloc'd SQL,
+ * NULL when unchanged) for `item`, which is the table itself or one of its
+ * dependents, computed against c->st before the change is applied:
+ *   add:    the table's CREATE TABLE gains def (a ColumnDef node);
+ *   drop:   the column, the constraints the catalog drops with it (its
+ *           keys, CHECKs naming it, foreign keys on it or, in other
+ *           tables, to it) go; NOT NULL a dropped key implied stays;
+ *   rename: the column and every reference to it (keys, CHECK
+ *           expressions, foreign keys of the table and of other tables,
+ *           index columns, expressions and predicates); constraints
+ *           without a name get their stored names, so a replay names them
+ *           the same. *checks gets the CHECK constraints whose expression
+ *           changed (names and new expressions, malloc'd; free with
+ *           ddl__checks_fini).
+ * Errors: CORRUPT (the stored SQL does not parse), NOMEM.
+ */
+typedef struct ddl_checks {
+    char **names; /* CHECK constraint names */
+    char **exprs; /* their new expressions */
+    size_t n;
+} ddl_checks;
+void ddl__checks_fini(ddl_checks *k);
+cc_code ddl__table_sql_add(ddl_ctx *c, const cat_object *table, const PgQuery__Node *def,
+                           char **out, cc_err *err);
+cc_code ddl__table_sql_drop(ddl_ctx *c, const cat_object *item, const cat_object *table,
+                            const char *column, char **out, cc_err *err);
+cc_code ddl__table_sql_rename(ddl_ctx *c, const cat_object *item, const cat_object *table,
+                              const char *from, const char *to, char **out, ddl_checks *checks,
+                              cc_err *err);
+/* True if index `index` (of table) reads column in an expression or predicate. */
+bool ddl__index_reads_column(const cat_object *index, const char *column);
+
+/* Applies CAT_OP_SET_SQL for item with sql (and the CHECK expressions of checks, may be NULL). */
+cc_code ddl__set_sql(ddl_ctx *c, cat_ref item, const char *sql, const ddl_checks *checks,
+                     cc_err *err);
+
+/*
+ * The column statements with their stored SQL kept in step (alter_column.c):
+ * RENAME COLUMN of a table, view or materialized view; ADD COLUMN col
+ * (def: its ColumnDef node) and DROP COLUMN of a table (views over the
+ * column: RESTRICT fails, CASCADE drops them). Errors: those of the
+ * rewrites (0A000 when a view's SQL cannot be rewritten safely) and of the
+ * catalog ops.
+ */
+cc_code ddl__rename_column(ddl_ctx *c, const cat_object *rel, const char *from, const char *to,
+                           cc_err *err);
+cc_code ddl__add_column(ddl_ctx *c, const cat_object *table, const Cowcat__Catalog__Column *col,
+                        const PgQuery__Node *def, cc_err *err);
+cc_code ddl__drop_column(ddl_ctx *c, const cat_object *table, const char *column,
+                         cat_drop_behavior b, cc_err *err);
+
+/* As ddl__view_sql_column for relation rel gaining the columns added[0..n) at its end
+ * (CREATE OR REPLACE VIEW of rel adding columns). */
+cc_code ddl__view_sql_added(ddl_ctx *c, const cat_object *view, const cat_object *rel,
+                            const char *const *added, size_t nadded, char **out, cc_err *err);
 
 #endif

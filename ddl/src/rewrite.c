@@ -24,6 +24,11 @@
  * old name as alias (FROM t2 t), so column references qualified with the
  * old name (t.a) keep working.
  *
+ * A moved item (ALTER ... SET SCHEMA; the hook is called after the move,
+ * with the item's old version) keeps its name: the references found the
+ * same way are qualified with the new schema (`s2.t`, `s2.mood`, column
+ * references `s2.t.a`), and so is the statement's own name.
+ *
  * The tree walker (ddl__walk) lives here too: a generic depth-first walk
  * over protobuf-c descriptors, so every node type is visited without a
  * hand-written case per node, with the WITH names in scope tracked.
@@ -174,6 +179,7 @@ typedef struct rw {
     const cat_object *renamed;
     const char *new_name;
     const char *schema_name;      /* the renamed item's schema name; NULL otherwise */
+    const char *move_to;          /* a moved item: its new schema's name; NULL: a rename */
     const PgQuery__RangeVar *own; /* the statement's own name (handled separately) */
     bool changed;
     bool nomem;
@@ -255,6 +261,12 @@ rename_rv(rw *r, ddl_walk *w, PgQuery__RangeVar *rv)
     }
     if (rv == r->own || !rv_is_renamed(r, w, rv))
         return 0;
+    if (r->move_to != NULL) {
+        if (!set_string(&rv->schemaname, r->move_to))
+            return r->nomem = true;
+        r->changed = true;
+        return 0;
+    }
     if (ddl__walk_in_query(w) && rv->alias == NULL) {
         PgQuery__Alias *a = malloc(sizeof *a);
         if (a == NULL)
@@ -268,6 +280,25 @@ rename_rv(rw *r, ddl_walk *w, PgQuery__RangeVar *rv)
     }
     if (!set_string(&rv->relname, r->new_name))
         return r->nomem = true;
+    r->changed = true;
+    return 0;
+}
+
+/* A moved type's name list ([db.][schema.]name): the schema becomes the new one. */
+static int
+qualify_names(rw *r, PgQuery__Node ***names, size_t *n)
+{
+    if (*n >= 2) {
+        if (!set_string(&(*names)[*n - 2]->string->sval, r->move_to))
+            return r->nomem = true;
+    } else {
+        PgQuery__Node *sc = ddl__tree_string(r->move_to);
+        if (sc == NULL || !ddl__tree_insert(names, n, 0, sc)) {
+            if (sc != NULL)
+                pg_query__node__free_unpacked(sc, NULL);
+            return r->nomem = true;
+        }
+    }
     r->changed = true;
     return 0;
 }
@@ -298,6 +329,8 @@ rename_type(rw *r, PgQuery__TypeName *tn)
         hit = !ddl__type_is_builtin(r->renamed->name) && unqualified_is_renamed(r);
     if (!hit)
         return 0;
+    if (r->move_to != NULL)
+        return qualify_names(r, &tn->names, &tn->n_names);
     if (!set_string(&tn->names[n - 1]->string->sval, r->new_name))
         return r->nomem = true;
     r->changed = true;
@@ -308,6 +341,19 @@ rename_type(rw *r, PgQuery__TypeName *tn)
 static int
 rename_colref(rw *r, ddl_walk *w, PgQuery__ColumnRef *cr)
 {
+    if (r->move_to != NULL && ddl__walk_in_query(w) && cr->n_fields >= 3 &&
+        r->schema_name != NULL) {
+        /* schema.table.column of a moved relation */
+        PgQuery__Node *sf = cr->fields[cr->n_fields - 3], *tf = cr->fields[cr->n_fields - 2];
+        if (ddl__str(sf) == NULL || ddl__str(tf) == NULL ||
+            strcmp(ddl__str(sf), r->schema_name) != 0 ||
+            strcmp(ddl__str(tf), r->renamed->name) != 0)
+            return 0;
+        if (!set_string(&sf->string->sval, r->move_to))
+            return r->nomem = true;
+        r->changed = true;
+        return 0;
+    }
     if (r->renamed->kind != CAT_KIND_SCHEMA || !ddl__walk_in_query(w) || cr->n_fields < 3)
         return 0;
     PgQuery__Node *f = cr->fields[cr->n_fields - 3];
@@ -354,6 +400,8 @@ rename_own(rw *r, PgQuery__Node *stmt)
         return true;
     case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT: {
         PgQuery__CreateEnumStmt *e = stmt->create_enum_stmt;
+        if (self && r->move_to != NULL)
+            return qualify_names(r, &e->type_name, &e->n_type_name) == 0;
         if (self && e->n_type_name > 0 && ddl__str(e->type_name[e->n_type_name - 1]) != NULL) {
             if (!set_string(&e->type_name[e->n_type_name - 1]->string->sval, r->new_name))
                 return false;
@@ -372,7 +420,9 @@ rename_own(rw *r, PgQuery__Node *stmt)
         return true;
     }
     if (self && r->own != NULL) {
-        if (!set_string(&((PgQuery__RangeVar *)r->own)->relname, r->new_name))
+        PgQuery__RangeVar *own = (PgQuery__RangeVar *)r->own;
+        if (!set_string(r->move_to != NULL ? &own->schemaname : &own->relname,
+                        r->move_to != NULL ? r->move_to : r->new_name))
             return false;
         r->changed = true;
     }
@@ -396,6 +446,12 @@ ddl__rewrite(void *arg, const cat_state *s, const cat_object *target, const char
     if (cat_ref_class(renamed->ref) == CAT_CLASS_ITEM) {
         const cat_object *sc = cat_state_find(s, renamed->parent);
         r.schema_name = sc != NULL ? sc->name : NULL;
+        /* A move: the item is already in its new schema in s. */
+        const cat_object *now = cat_state_find(s, renamed->ref);
+        const cat_object *to = now != NULL && now->parent != renamed->parent
+                                   ? cat_state_find(s, now->parent)
+                                   : NULL;
+        r.move_to = to != NULL ? to->name : NULL;
     }
     PgQuery__Node *stmt = tree->stmts[0]->stmt;
     bool ok = rename_own(&r, stmt);

@@ -6,11 +6,14 @@
  * then only the owner (or a superuser) may replace it; then the new columns
  * are added as by ALTER TABLE ADD COLUMN (a duplicate name fails there).
  * The view is rewritten in place (CAT_OP_REPLACE_ITEM): its OID,
- * privileges, comments and dependents stay, and the dependents' create_sql
- * needs no change since it names the view by name.
+ * privileges, comments and dependents stay. A dependent view names it by
+ * name, so its create_sql changes only where a `*` over the view would now
+ * take the added columns too (spelled out, view_rewrite.c) or an added
+ * column would capture one of its names.
  */
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/assert.h"
 #include "internal.h"
 
@@ -42,6 +45,15 @@ same_type(const Cowcat__Catalog__Column *a, const Cowcat__Catalog__Column *b)
     if (a->typmod != b->typmod || ra != rb)
         return false;
     return ra != 0 ? is_array(an) == is_array(bn) : strcmp(an, bn) == 0;
+}
+
+/* The views and materialized views that read a view (refs, collected before any change). */
+static int
+dep_view(void *arg, const cat_object *o)
+{
+    if (o->kind != CAT_KIND_VIEW && o->kind != CAT_KIND_MATERIALIZED_VIEW)
+        return 0;
+    return ddl__refs_push(arg, o->ref) ? 0 : 1;
 }
 
 /* checkViewTupleDesc: the old columns old[0..nold) against the new cols[0..n). */
@@ -96,6 +108,20 @@ ddl__replace_view(ddl_ctx *c, const cat_object *view, const char *create_sql,
                 return cc_err_set_state(err, CC_EXISTS, "42701",
                                         "column \"%s\" of relation \"%s\" already exists",
                                         cols[i]->name, view->name);
+    /* Views over this one keep their columns: a `*` over it is spelled out. */
+    ddl_refs d = {0};
+    if (ncols > nold)
+        cat_state_walk_used_by(c->st, view->ref, dep_view, &d);
+    rc = d.nomem ? cc_err_set(err, CC_NOMEM, "out of memory replacing a view") : CC_OK;
+    const char **added = ncols > nold ? cc_calloc(ncols - nold, sizeof *added) : NULL;
+    char **sqls = d.n > 0 ? cc_calloc(d.n, sizeof *sqls) : NULL;
+    if (rc == CC_OK && ((ncols > nold && added == NULL) || (d.n > 0 && sqls == NULL)))
+        rc = cc_err_set(err, CC_NOMEM, "out of memory replacing a view");
+    for (size_t i = nold; rc == CC_OK && i < ncols; i++)
+        added[i - nold] = cols[i]->name;
+    for (size_t i = 0; rc == CC_OK && i < d.n; i++)
+        rc = ddl__view_sql_added(c, cat_state_find(c->st, d.v[i]), view, added, ncols - nold,
+                                 &sqls[i], err);
     cat_op op = {.kind = CAT_OP_REPLACE_ITEM};
     op.u.replace_item.ref = view->ref;
     op.u.replace_item.create_sql = create_sql;
@@ -103,5 +129,15 @@ ddl__replace_view(ddl_ctx *c, const cat_object *view, const char *create_sql,
     op.u.replace_item.columns = cols;
     op.u.replace_item.nuses = nuses;
     op.u.replace_item.uses = uses;
-    return ddl__apply(c, &op, NULL, err);
+    if (rc == CC_OK)
+        rc = ddl__apply(c, &op, NULL, err);
+    for (size_t i = 0; rc == CC_OK && i < d.n; i++)
+        if (sqls[i] != NULL)
+            rc = ddl__set_sql(c, d.v[i], sqls[i], NULL, err);
+    for (size_t i = 0; sqls != NULL && i < d.n; i++)
+        cc_free(sqls[i]);
+    cc_free(sqls);
+    cc_free(added);
+    cc_free(d.v);
+    return rc;
 }

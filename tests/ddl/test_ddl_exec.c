@@ -534,7 +534,7 @@ Test(exec, every_kind_of_bad_statement_fails_with_its_sqlstate_and_changes_nothi
         {"ALTER TABLE t DROP COLUMN a", "2BP01"},
         {"ALTER TABLE t RENAME COLUMN nosuch TO c", "42703"},
         {"ALTER TABLE t OWNER TO nosuch", "42704"},
-        {"ALTER TABLE t SET SCHEMA s", "0A000"},
+        {"ALTER TABLE t SET SCHEMA nosuch", "3F000"},
         {"COMMENT ON TABLE nosuch IS 'x'", "42P01"},
         {"COMMENT ON COLUMN t.nosuch IS 'x'", "42703"},
         {"GRANT SELECT ON nosuch TO bob", "42P01"},

@@ -10,7 +10,7 @@ ALTER TABLE t RENAME TO t3;
 ALTER TABLE IF EXISTS t RENAME TO t3;
 ALTER TABLE t2 RENAME TO v;
 ALTER TABLE t2 RENAME TO t2;
--- columns (cowcat refuses to rename a column a view reads: the view's SQL would go stale)
+-- columns (a view that reads the column keeps working: its stored SQL is rewritten)
 ALTER TABLE t2 RENAME COLUMN a TO aa;
 ALTER TABLE t2 RENAME COLUMN nosuch TO c;
 CREATE TABLE r (a int, b text);

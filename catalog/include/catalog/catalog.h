@@ -258,9 +258,11 @@ cc_code cat_check_ids(const cat_state *s, const cat_ref *refs, size_t n, cc_err 
 typedef struct cat_catalog cat_catalog;
 
 /*
- * Rewrites create_sql after a rename (provided by ddl/): sql is the stored
- * statement of `target` (the renamed object itself, or one of its dependents),
- * `renamed` the object being renamed with its old name, new_name its new name.
+ * Rewrites create_sql after a rename or a move (provided by ddl/): sql is the
+ * stored statement of `target` (the renamed object itself, or one of its
+ * dependents), `renamed` the object's version before the op (old name, old
+ * schema), new_name its new name. A move (set_schema) keeps the name and is
+ * called after the object moved: its parent in s is the new schema.
  * *out: a new malloc'd string (or NULL: leave sql unchanged).
  */
 typedef cc_code (*cat_rewrite_fn)(void *arg, const cat_state *s, const cat_object *target,
@@ -355,6 +357,8 @@ typedef enum cat_op_kind {
     CAT_OP_RENAME_COLUMN,
     CAT_OP_REPLACE_ITEM,
     CAT_OP_ALTER_ROLE,
+    CAT_OP_SET_SCHEMA,
+    CAT_OP_SET_SQL,
 } cat_op_kind;
 
 typedef enum cat_drop_behavior {
@@ -399,6 +403,31 @@ typedef enum cat_drop_behavior {
  *   42809 not a view; a use that is missing or not a relation or type; 42P17
  *   when the view would depend on itself (a new use is the view or one of
  *   its transitive dependents: O(k) in the dependents walked).
+ * set_schema: ALTER ... SET SCHEMA — moves a table, view, materialized view
+ *   or type to another schema of the same database; a table's or
+ *   materialized view's indexes move with it (PostgreSQL's rule). Names,
+ *   members and the per-schema counts follow in O(log n) per moved object;
+ *   ids, OIDs, uses and dependency edges stay. The create_sql of the item
+ *   and of its direct dependents (its indexes among them) is rewritten
+ *   through rewrite, called after the move with `renamed` the item's
+ *   version before the move and new_name its (unchanged) name: the new
+ *   schema is the item's parent in s. Moving to the current schema does
+ *   nothing. Errors: 42809 (an index: "cannot change schema of index";
+ *   not an item that can move), 42501 system objects, 0A000 another
+ *   database, 42P07 `relation "x" already exists in schema "s"`, 42710
+ *   `type "x" already exists in schema "s"` (a relation's row type and a
+ *   type share names, as in PostgreSQL).
+ * set_sql: replaces an item's stored create_sql (ddl/ keeps it in step with
+ *   ALTER TABLE ... ADD / DROP / RENAME COLUMN and ALTER VIEW ... RENAME
+ *   COLUMN), and optionally the check_expr of named CHECK constraints (a
+ *   renamed column inside them); nothing else changes. O(log n).
+ *   Errors: 42501 system objects, 42704 no such CHECK constraint.
+ * rename_column: tables, views and materialized views (a view's output
+ *   column; the caller rewrites its create_sql); indexes, constraints and
+ *   other tables' foreign keys that name the column follow.
+ * drop_column: indexes on the column and the table's constraints on it go;
+ *   foreign keys to it (the table's own and other tables') need CASCADE,
+ *   else 2BP01 with every one of them in the DETAIL.
  */
 typedef struct cat_op {
     cat_op_kind kind;
@@ -498,6 +527,19 @@ typedef struct cat_op {
             size_t nuses;
             const cat_ref *uses; /* the relations and types the new query reads */
         } replace_item;
+        struct {
+            cat_ref ref;            /* the item to move */
+            cat_ref schema;         /* the schema to move it to */
+            cat_rewrite_fn rewrite; /* may be NULL: create_sql kept */
+            void *rewrite_arg;
+        } set_schema;
+        struct {
+            cat_ref ref;
+            const char *create_sql;          /* not empty */
+            size_t nchecks;                  /* CHECK constraints whose expression changes */
+            const char *const *check_names;  /* their names */
+            const char *const *check_exprs;  /* their new expressions */
+        } set_sql;
     } u;
 } cat_op;
 
