@@ -39,6 +39,18 @@
  *   several statements, which PostgreSQL runs as one implicit transaction)
  *   holds the catalog's write slot from its first DDL until it ends, so other
  *   sessions' DDL waits meanwhile — keep blocks short.
+ *
+ * Statement limits
+ *   A statement's parse tree may nest at most 2000 protobuf levels (about
+ *   1000 nested operators or calls), fewer on a thread whose stack is small:
+ *   cowcat_exec estimates 2 kB of stack per level and keeps 128 kB in
+ *   reserve, so a 4 MB stack allows the full depth and a 256 kB one about 60
+ *   levels. Deeper statements, and statements with more than 16384
+ *   operator characters outside literals, fail with 54001 and change
+ *   nothing; they never overflow the stack. Long statements (beyond what
+ *   half the caller's stack can parse, at 256 bytes per byte of text) are
+ *   parsed on a short-lived thread of their own; statements over 2 MB that
+ *   need it fail with 54000.
  */
 #ifndef COWCAT_H
 #define COWCAT_H

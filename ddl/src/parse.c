@@ -10,12 +10,43 @@
  *
  * Never call pg_query_exit (LIBS.md): the parser's per-thread memory is
  * released by its own thread-exit destructor.
+ *
+ * Stack depth. libpg_query turns its tree into protobuf recursively (about
+ * 200 bytes of stack per byte of the deepest statement: `1+1+...+1` nests
+ * one level per two bytes, and bison bounds only right-nested input), and
+ * protobuf-c's unpack and cowcat's own tree walks recurse too. So a
+ * statement is parsed on the calling thread only when the worst case fits in
+ * half of the stack left there, else on a short-lived thread with a stack
+ * sized for it (statements up to DDL_PARSE_MAX_BYTES); and a parse tree is
+ * accepted only when its nesting, measured without recursion on the packed
+ * protobuf, stays within DDL_MAX_NESTING and within what the calling
+ * thread's stack can walk — otherwise 54001 "stack depth limit exceeded",
+ * as PostgreSQL's check_stack_depth says, never a crash.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/stack.h"
 #include "internal.h"
+
+/* Stack libpg_query may need per byte of statement text (measured ~170). */
+#define DDL_PARSE_STACK_PER_BYTE 256u
+#define DDL_PARSE_STACK_BASE (64u << 10)
+/* The longest statement parsed on a thread of its own (512 MiB of stack, reserved not touched). */
+#define DDL_PARSE_MAX_BYTES (2u << 20)
+/* Protobuf nesting levels a parse tree may have (a binary operator is two). */
+#define DDL_MAX_NESTING 2000u
+/*
+ * Operator characters a statement may hold: libpg_query's time grows with
+ * the square of a chain's length (0.5 s for 20,000 `+`, 9 s for 100,000),
+ * so a long chain is refused before it is parsed.
+ */
+#define DDL_MAX_OPERATOR_CHARS 16384u
+/* Stack cowcat's walks (unpack, planning, deparse) may need per nesting level. */
+#define DDL_STACK_PER_LEVEL 2048u
+#define DDL_STACK_RESERVE (128u << 10)
 
 /* True if [p, p+n) holds only white space and comments (an empty statement). */
 static bool
@@ -176,12 +207,233 @@ parse_state(const char *msg)
     return "42601";
 }
 
+typedef struct parse_job {
+    const char *text;
+    PgQueryProtobufParseResult r;
+} parse_job;
+
+static void *
+parse_main(void *arg)
+{
+    parse_job *j = arg;
+    j->r = pg_query_parse_protobuf(j->text);
+    return NULL;
+}
+
+static bool
+ident_char(char ch)
+{
+    char lower = (char)(ch | 0x20);
+    return ch == '_' || (ch >= '0' && ch <= '9') || (lower >= 'a' && lower <= 'z') ||
+           (unsigned char)ch >= 0x80;
+}
+
+/*
+ * The operator characters of text outside literals, quoted identifiers and
+ * comments, counting stops past limit. Quoting rules as in ddl__split.
+ */
+static size_t
+operator_chars(const char *text, size_t limit)
+{
+    size_t n = 0;
+    for (const char *p = text; *p != '\0' && n <= limit; p++) {
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                p++;
+            if (*p == '\0')
+                break;
+        } else if (p[0] == '/' && p[1] == '*') {
+            int depth = 1;
+            for (p += 2; *p != '\0' && depth > 0; p++) {
+                if (p[0] == '/' && p[1] == '*')
+                    depth++, p++;
+                else if (p[0] == '*' && p[1] == '/')
+                    depth--, p++;
+            }
+            p--;
+        } else if (*p == '\'' || *p == '"') {
+            char q = *p;
+            bool esc = q == '\'' && p > text && (p[-1] == 'E' || p[-1] == 'e');
+            for (p++; *p != '\0'; p++) {
+                if (esc && *p == '\\' && p[1] != '\0')
+                    p++;
+                else if (*p == q && p[1] == q)
+                    p++;
+                else if (*p == q)
+                    break;
+            }
+            if (*p == '\0')
+                break;
+        } else if (*p == '$' && (p == text || !ident_char(p[-1]))) {
+            size_t tag = dollar_tag(p);
+            if (tag > 0) {
+                const char *e = p + tag;
+                while (*e != '\0' && strncmp(e, p, tag) != 0)
+                    e++;
+                if (*e == '\0')
+                    break;
+                p = e + tag - 1;
+            }
+        } else if (strchr("+-*/<>=~!@#%^&|`?:", *p) != NULL) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* pg_query_parse_protobuf on a stack big enough for text (see the top). */
+static cc_code
+parse_protobuf(const char *text, PgQueryProtobufParseResult *out, cc_err *err)
+{
+    size_t len = strlen(text);
+    size_t need = DDL_PARSE_STACK_BASE + DDL_PARSE_STACK_PER_BYTE * len;
+    if (need <= cc_stack_left() / 2) {
+        *out = pg_query_parse_protobuf(text);
+        return CC_OK;
+    }
+    if (len > DDL_PARSE_MAX_BYTES)
+        return cc_err_set_state(err, CC_LIMIT, "54000",
+                                "statement is too long: %zu bytes (the limit is %u)", len,
+                                DDL_PARSE_MAX_BYTES);
+    parse_job j = {.text = text};
+    pthread_attr_t attr;
+    pthread_t t;
+    int prc = pthread_attr_init(&attr);
+    if (prc == 0) {
+        prc = pthread_attr_setstacksize(&attr, need);
+        if (prc == 0)
+            prc = pthread_create(&t, &attr, parse_main, &j);
+        pthread_attr_destroy(&attr);
+    }
+    if (prc != 0)
+        return cc_err_set_state(err, CC_NOMEM, "53200",
+                                "out of memory: cannot get a %zu kB stack to parse a %zu-byte "
+                                "statement",
+                                need >> 10, len);
+    pthread_join(t, NULL);
+    *out = j.r;
+    return CC_OK;
+}
+
+/* Reads a protobuf varint at *p (< end); false if malformed. */
+static bool
+read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The message nesting depth of a packed message of type d, walked with an
+ * explicit stack, stopping early once it passes limit (returns limit + 1).
+ * Malformed bytes count as too deep: they come from libpg_query, never users.
+ */
+static size_t
+packed_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, size_t limit)
+{
+    struct level {
+        const ProtobufCMessageDescriptor *d;
+        const uint8_t *end;
+    } *st = cc_malloc((limit + 1) * sizeof *st);
+    if (st == NULL)
+        return limit + 1;
+    size_t top = 0, max = 1;
+    st[0] = (struct level){d, p + len};
+    while (true) {
+        while (top > 0 && p == st[top].end)
+            top--;
+        if (top == 0 && p == st[0].end)
+            break;
+        uint64_t tag, n;
+        if (!read_varint(&p, st[top].end, &tag))
+            goto bad;
+        switch (tag & 7) {
+        case 0:
+            if (!read_varint(&p, st[top].end, &n))
+                goto bad;
+            break;
+        case 1:
+        case 5: {
+            size_t w = (tag & 7) == 1 ? 8 : 4;
+            if ((size_t)(st[top].end - p) < w)
+                goto bad;
+            p += w;
+            break;
+        }
+        case 2: {
+            if (!read_varint(&p, st[top].end, &n) || n > (uint64_t)(st[top].end - p))
+                goto bad;
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field(st[top].d, (unsigned)(tag >> 3));
+            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (top + 1 > limit)
+                    goto bad;
+                top++;
+                st[top] = (struct level){f->descriptor, p + n};
+                if (top + 1 > max)
+                    max = top + 1;
+            } else {
+                p += n;
+            }
+            break;
+        }
+        default:
+            goto bad;
+        }
+    }
+    cc_free(st);
+    return max;
+bad:
+    cc_free(st);
+    return limit + 1;
+}
+
+/* 54001 unless a packed parse tree nests shallowly enough for this thread. */
+static cc_code
+check_depth(const PgQueryProtobuf *tree, cc_err *err)
+{
+    size_t left = cc_stack_left();
+    size_t fits = left > DDL_STACK_RESERVE ? (left - DDL_STACK_RESERVE) / DDL_STACK_PER_LEVEL : 0;
+    size_t limit = fits < DDL_MAX_NESTING ? fits : DDL_MAX_NESTING;
+    size_t depth = packed_depth(&pg_query__parse_result__descriptor,
+                                (const uint8_t *)tree->data, tree->len, limit);
+    if (depth <= limit)
+        return CC_OK;
+    cc_code rc = cc_err_set_state(err, CC_LIMIT, "54001", "stack depth limit exceeded");
+    cc_err_detail(err,
+                      "The statement's parse tree nests more than %zu levels deep (at most %u, "
+                      "fewer when the calling thread's stack is small: %zu kB left here).",
+                      limit, DDL_MAX_NESTING, left >> 10);
+    cc_err_hint(err, "Split the expression into smaller ones, or run it on a thread with a "
+                         "larger stack.");
+    return rc;
+}
+
 cc_code
 ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc_err *err)
 {
     *out = NULL;
     *errpos = 0;
-    PgQueryProtobufParseResult r = pg_query_parse_protobuf(text);
+    if (operator_chars(text, DDL_MAX_OPERATOR_CHARS) > DDL_MAX_OPERATOR_CHARS) {
+        cc_err_set_state(err, CC_LIMIT, "54001", "statement is too complex");
+        cc_err_detail(err, "It has more than %u operator characters outside literals.",
+                      DDL_MAX_OPERATOR_CHARS);
+        return cc_err_hint(err, "Split the statement or its expressions into smaller ones.");
+    }
+    PgQueryProtobufParseResult r;
+    cc_code prc = parse_protobuf(text, &r, err);
+    if (prc != CC_OK)
+        return prc;
+    if (r.error == NULL && (prc = check_depth(&r.parse_tree, err)) != CC_OK) {
+        pg_query_free_protobuf_parse_result(r);
+        return prc;
+    }
     if (r.error != NULL) {
         *errpos = r.error->cursorpos;
         const char *state = parse_state(r.error->message);

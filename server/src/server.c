@@ -46,7 +46,7 @@
 
 #define SRV_SEND_TIMEOUT 30      /* seconds a send may block on a slow reader */
 #define SRV_REJECT_SLACK 16      /* threads beyond max_connections that may run only to refuse */
-#define SRV_THREAD_STACK (256u << 10)
+#define SRV_THREAD_STACK (16u << 20) /* reserved, touched only by deep statements */
 
 static const char *const default_listen[SRV_NLISTEN] = {"127.0.0.1:6875", "127.0.0.1:6877",
                                                         "127.0.0.1:6878"};

@@ -142,6 +142,39 @@ Test(server_pgwire, errors_carry_sqlstate_message_and_position)
     PQfinish(c);
 }
 
+/* Deep or huge statements get clear errors; the connection and the server live on. */
+Test(server_pgwire, deeply_nested_and_operator_heavy_statements_are_54001_and_harmless)
+{
+    PGconn *c = connect_ok(NULL, false);
+    const size_t ns[] = {900, 3000, 30000};
+    const char *msgs[] = {NULL, "stack depth limit exceeded", "statement is too complex"};
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+        size_t n = ns[i];
+        char *q = malloc(64 + 2 * n);
+        cr_assert_not_null(q);
+        int k = sprintf(q, "CREATE VIEW deep%zu AS SELECT ", i);
+        for (size_t j = 0; j < n; j++, k += 2)
+            memcpy(q + k, "1+", 2);
+        strcpy(q + k, "1 AS x");
+        PGresult *r = PQexec(c, q);
+        free(q);
+        if (msgs[i] == NULL) {
+            cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "n=%zu: %s", n,
+                         PQresultErrorMessage(r));
+        } else {
+            cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR, "n=%zu", n);
+            cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "54001");
+            cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY), msgs[i]);
+        }
+        PQclear(r);
+    }
+    PGresult *r = PQexec(c, "SELECT count(*) FROM information_schema.views WHERE table_name LIKE 'deep%'");
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+    cr_assert_str_eq(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    PQfinish(c);
+}
+
 static char notice_state[8];
 static char notice_text[256];
 
