@@ -182,6 +182,14 @@ uint64_t cowcat_session_last_commit(const cowcat_session *s);
  */
 const char *cowcat_session_setting(cowcat_session *s, const char *name);
 
+/*
+ * Parses a PostgreSQL duration setting ("0", "250", "250ms", "5s", "1min",
+ * "2h", "1d", "500us"; no unit: milliseconds) into *ms. False if malformed
+ * or over INT32_MAX ms. SET validates the *_timeout settings with it (22023)
+ * and shows them as PostgreSQL does ("5s").
+ */
+bool cowcat_duration_ms(const char *text, int64_t *ms);
+
 /* What a server needs to authenticate a role. */
 typedef struct cowcat_role_auth {
     bool exists;        /* the role exists */

@@ -160,6 +160,71 @@ arg_text(const PgQuery__Node *a, char *buf, size_t cap)
     return ddl__str(a);
 }
 
+bool
+cowcat_duration_ms(const char *text, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t num, den; /* ms = value * num / den */
+    } units[] = {{"us", 1, 1000}, {"ms", 1, 1},        {"s", 1000, 1},
+                 {"min", 60000, 1}, {"h", 3600000, 1}, {"d", 86400000, 1}};
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    int64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    while (*p == ' ')
+        p++;
+    int64_t num = 1, den = 1;
+    if (*p != '\0') {
+        size_t u = 0, n = sizeof units / sizeof *units;
+        size_t len = strcspn(p, " ");
+        while (u < n && !(strlen(units[u].unit) == len && strncmp(units[u].unit, p, len) == 0))
+            u++;
+        if (u == n)
+            return false;
+        num = units[u].num;
+        den = units[u].den;
+        for (p += len; *p == ' '; p++)
+            ;
+        if (*p != '\0')
+            return false;
+    }
+    if (v > INT32_MAX / num) /* PostgreSQL's timeouts are int milliseconds */
+        return false;
+    *ms = v * num / den;
+    return true;
+}
+
+/* PostgreSQL's display of a millisecond setting: the largest exact unit. */
+static void
+format_ms(int64_t ms, char *out, size_t n)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"min", 60000}, {"s", 1000}};
+    for (size_t u = 0; ms != 0 && u < sizeof units / sizeof *units; u++)
+        if (ms % units[u].ms == 0) {
+            snprintf(out, n, "%lld%s", (long long)(ms / units[u].ms), units[u].unit);
+            return;
+        }
+    snprintf(out, n, ms == 0 ? "0" : "%lldms", (long long)ms);
+}
+
+static bool
+is_timeout(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 8 && strcmp(name + n - 8, "_timeout") == 0;
+}
+
 /* Rows for SHOW name / SHOW ALL. */
 static cc_code
 show(ddl_ctx *c, const char *name, cc_err *err)
@@ -244,6 +309,16 @@ set(ddl_ctx *c, const PgQuery__VariableSetStmt *v, cc_err *err)
                                 "feature not supported: client_encoding \"%s\" (only UTF8)", value);
     if (strcmp(ddl__settings[i].name, "client_encoding") == 0)
         snprintf(value, sizeof value, "UTF8");
+    if (is_timeout(ddl__settings[i].name)) {
+        int64_t ms;
+        if (!cowcat_duration_ms(value, &ms)) {
+            cc_err_set_state(err, CC_INVALID, "22023",
+                             "invalid value for parameter \"%s\": \"%s\"", name, value);
+            return cc_err_hint(err, "Valid units for this parameter are \"us\", \"ms\", \"s\", "
+                                    "\"min\", \"h\", and \"d\".");
+        }
+        format_ms(ms, value, sizeof value);
+    }
     if (strcmp(ddl__settings[i].name, "search_path") == 0) {
         cc_code rc = ddl__session_set_path(s, value, err);
         if (rc != CC_OK)

@@ -616,6 +616,23 @@ simple_query(srv_conn *c, conn_state *cs, const char *body, size_t n)
 
 /* --- the message loop ------------------------------------------------------------------------ */
 
+/*
+ * idle_in_transaction_session_timeout while the session is inside a block
+ * (a block holds the catalog's write slot, so an idle one stalls every
+ * other session's DDL); 0 otherwise. Its value was validated by SET.
+ */
+static int
+idle_timeout_ms(srv_conn *c)
+{
+    if (cowcat_session_status(c->session) == COWCAT_TXN_IDLE)
+        return 0;
+    int64_t ms = 0;
+    const char *v = cowcat_session_setting(c->session, "idle_in_transaction_session_timeout");
+    if (v == NULL || !cowcat_duration_ms(v, &ms))
+        return 0;
+    return (int)ms;
+}
+
 static void
 serve(srv_conn *c, conn_state *cs)
 {
@@ -624,6 +641,7 @@ serve(srv_conn *c, conn_state *cs)
         char type;
         const char *body;
         size_t n;
+        c->in.idle_timeout_ms = idle_timeout_ms(c);
         pgw_read_result rr =
             pgw_read_message(&c->in, false, PGW_MAX_MESSAGE, s->stop_pipe[0], &type, &body, &n);
         switch (rr) {
@@ -642,6 +660,9 @@ serve(srv_conn *c, conn_state *cs)
             return;
         case PGW_READ_NOMEM:
             fatal(c, "53200", "out of memory");
+            return;
+        case PGW_READ_TIMEOUT: /* the block is rolled back as the connection closes */
+            fatal(c, "25P03", "terminating connection due to idle-in-transaction timeout");
             return;
         }
         switch (type) {

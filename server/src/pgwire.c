@@ -250,7 +250,9 @@ fill(pgw_in *in, size_t need, int stop_fd)
             return PGW_READ_NOMEM;
         struct pollfd pf[2] = {{.fd = in->fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
         int npf = idle && stop_fd >= 0 ? 2 : 1;
-        int pr = poll(pf, (nfds_t)npf, -1);
+        int pr = poll(pf, (nfds_t)npf, idle && in->idle_timeout_ms > 0 ? in->idle_timeout_ms : -1);
+        if (pr == 0)
+            return PGW_READ_TIMEOUT;
         if (pr < 0) {
             if (errno == EINTR)
                 continue;

@@ -318,6 +318,33 @@ Test(server_pgwire, a_client_that_vanishes_inside_begin_is_rolled_back_and_frees
     PQfinish(b);
 }
 
+Test(server_pgwire, idle_in_transaction_timeout_ends_the_session_and_frees_the_writer)
+{
+    PGconn *a = connect_ok(NULL, false);
+    expect_error(a, "SET idle_in_transaction_session_timeout = '5 parsecs'", "22023");
+    exec_ok(a, "SET idle_in_transaction_session_timeout = 60000", "SET");
+    PGresult *r = PQexec(a, "SHOW idle_in_transaction_session_timeout");
+    cr_assert_str_eq(PQgetvalue(r, 0, 0), "1min");
+    PQclear(r);
+    exec_ok(a, "SET idle_in_transaction_session_timeout = '200ms'", "SET");
+    /* Idle outside a block: never timed out. */
+    usleep(400 * 1000);
+    exec_ok(a, "BEGIN", NULL);
+    exec_ok(a, "CREATE TABLE idle_ghost (a int)", NULL); /* holds the write slot now */
+    usleep(600 * 1000);
+    r = PQexec(a, "COMMIT");
+    cr_assert_neq(PQresultStatus(r), PGRES_COMMAND_OK, "COMMIT after the timeout succeeded");
+    cr_assert(strstr(PQerrorMessage(a), "idle-in-transaction timeout") != NULL, "%s",
+              PQerrorMessage(a));
+    PQclear(r);
+    cr_assert_neq(PQstatus(a), CONNECTION_OK);
+    PQfinish(a);
+    PGconn *b = connect_ok(NULL, false);
+    exec_ok(b, "CREATE TABLE idle_alive (a int)", "CREATE TABLE"); /* would hang if the slot leaked */
+    cr_assert_eq(count_tables(b, "idle_ghost"), 0);
+    PQfinish(b);
+}
+
 Test(server_pgwire, parameter_status_reports_settings_and_their_changes)
 {
     PGconn *c = connect_ok(NULL, false);

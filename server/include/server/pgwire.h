@@ -85,6 +85,7 @@ typedef struct pgw_in {
     size_t len;   /* bytes held */
     size_t off;   /* bytes consumed */
     size_t cap;
+    int idle_timeout_ms; /* > 0: waiting longer for a message's first byte is PGW_READ_TIMEOUT */
 } pgw_in;
 
 void pgw_in_init(pgw_in *in, int fd);
@@ -98,6 +99,7 @@ typedef enum pgw_read_result {
     PGW_READ_TOO_LONG, /* a length over the limit, or under 4 */
     PGW_READ_STOP,     /* stop_fd became readable (server shutdown) between messages */
     PGW_READ_NOMEM,
+    PGW_READ_TIMEOUT, /* idle_timeout_ms passed with no byte of a new message */
 } pgw_read_result;
 
 /*
