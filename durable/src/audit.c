@@ -48,16 +48,24 @@ collect(const pmap_omap *view, audit_ent **out, size_t *n, cc_err *err)
         pmap_omap_cursor_get(&cur, &enc, &diff);
         if (enc.len < 1 || ((const uint8_t *)enc.ptr)[0] != DUR_AUDIT_LOG)
             break;
-        uint8_t kbuf[64];
-        pmap_bytes key, value;
-        if (enc.len > sizeof kbuf || !persist_trace_decode_copy(enc, kbuf, &key, &value) ||
-            (intptr_t)diff != 1) {
-            rc = cc_err_set(err, CC_CORRUPT, "malformed audit log entry in the catalog shard");
+        /* The key is unescaped into a buffer as long as the whole entry,
+         * whose value (object names, ALTER SYSTEM text) has no bound. */
+        uint8_t small[256];
+        uint8_t *kbuf = enc.len <= sizeof small ? small : cc_malloc(enc.len);
+        if (kbuf == NULL) {
+            rc = cc_err_set(err, CC_NOMEM, "out of memory reading the audit log");
             break;
         }
-        ProtobufCMessage *m;
-        rc = dur_decode(DUR_AUDIT_LOG, DUR_PART_KEY,
-                        (pmap_bytes){(const uint8_t *)key.ptr + 1, key.len - 1}, &m, err);
+        pmap_bytes key, value;
+        ProtobufCMessage *m = NULL;
+        if (!persist_trace_decode_copy(enc, kbuf, &key, &value) || (intptr_t)diff != 1 ||
+            key.len < 1)
+            rc = cc_err_set(err, CC_CORRUPT, "malformed audit log entry in the catalog shard");
+        else
+            rc = dur_decode(DUR_AUDIT_LOG, DUR_PART_KEY,
+                            (pmap_bytes){(const uint8_t *)key.ptr + 1, key.len - 1}, &m, err);
+        if (kbuf != small)
+            cc_free(kbuf);
         if (rc != CC_OK)
             break;
         uint64_t id = ((Cowcat__Catalog__AuditLogKey *)m)->event_id;
