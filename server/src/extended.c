@@ -281,9 +281,10 @@ parse_msg(srv_conn *c, const char *body, size_t n)
     }
     for (size_t i = 0; i < si.nrefs; i++)
         if (si.refs[i].number == 0) {
+            param_ref bad = si.refs[i]; /* the message needs it after the free */
             cc_free(si.refs);
-            return ext_error(c, "42P02", "there is no parameter $%.*s",
-                             si.refs[i].end - si.refs[i].start - 1, sql + si.refs[i].start + 1);
+            return ext_error(c, "42P02", "there is no parameter $%.*s", bad.end - bad.start - 1,
+                             sql + bad.start + 1);
         }
     srv_stmt *s = cc_calloc(1, sizeof *s);
     int np = si.max_param > ntypes ? si.max_param : ntypes;
@@ -685,7 +686,8 @@ execute_msg(srv_conn *c, const char *body, size_t n)
         end = p->sent + (size_t)max_rows;
     size_t from = p->sent > 0 ? p->row_end[p->sent - 1] : 0;
     size_t to = end > 0 ? p->row_end[end - 1] : 0;
-    pgw_put_bytes(&c->out, p->rows.data + from, to - from);
+    if (to > from) /* rows.data is NULL when nothing was buffered: no offset on it */
+        pgw_put_bytes(&c->out, p->rows.data + from, to - from);
     p->sent = end;
     if (end < p->nrows) {
         put_empty(&c->out, 's'); /* PortalSuspended */
