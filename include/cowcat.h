@@ -115,11 +115,40 @@ typedef enum cowcat_backend {
     COWCAT_BACKEND_MEMORY = 1, /* in memory only; gone at close */
 } cowcat_backend;
 
+/*
+ * Ablations, for benchmarks only: each switches back on, in one place, an
+ * O(n) behaviour that cowcat's design removes, so ddl_bench can show how it
+ * bends the latency curve. Results stay correct; only the cost changes.
+ * cowcat_stats.ablated[] counts how often each ablated path ran.
+ */
+typedef enum cowcat_ablation {
+    COWCAT_ABLATE_CLONE,    /* deep-copy the catalog state on every transaction */
+    COWCAT_ABLATE_SNAPSHOT, /* rebuild the durable snapshot from the trace on every commit */
+    COWCAT_ABLATE_TRACE,    /* consolidate the persist trace by sorting all of it per append */
+    COWCAT_ABLATE_ALLOC,    /* allocate ids and OIDs in a separate durable transaction */
+    COWCAT_ABLATE_LIMITS,   /* check limits by counting objects with a scan */
+    COWCAT_ABLATE_CHECK,    /* run the full consistency check on every commit */
+    COWCAT_ABLATE_ADVANCE,  /* advance every table's frontier one by one on every commit */
+    COWCAT_NABLATIONS
+} cowcat_ablation;
+
+#define COWCAT_ABLATE_BIT(a) (1u << (a))
+
+/* "clone", "snapshot", ...; NULL for an unknown value. */
+const char *cowcat_ablation_name(cowcat_ablation a);
+
+/*
+ * Parses a comma-separated list of ablation names ("" or NULL: none) into a
+ * mask of COWCAT_ABLATE_BIT()s. Errors: INVALID (22023, the unknown name).
+ */
+cowcat_code cowcat_ablations_parse(const char *list, uint32_t *mask, cowcat_error *err);
+
 typedef struct cowcat_options {
     const char *data_dir;         /* FILE: the data directory (created if missing) */
     cowcat_durability durability; /* FILE only */
     cowcat_backend backend;
     uint64_t deploy_generation; /* fencing: a lower generation than stored is refused */
+    uint32_t ablate;            /* COWCAT_ABLATE_BIT()s; 0 (the default): none */
 } cowcat_options;
 
 /*
@@ -391,10 +420,24 @@ void cowcat_unsubscribe(cowcat_subscription *sub);
 /*
  * Full consistency check of the published version (O(n)): every index of
  * the catalog against the objects, dependencies in both directions, owners,
- * counts and limits, and every stored create_sql re-parses. Returns
- * COWCAT_OK, or COWCAT_CORRUPT with the first violation in err.
+ * counts and limits, every stored create_sql re-parses, and the tables are
+ * exactly the data shards registered with txn-wal. Returns COWCAT_OK, or
+ * COWCAT_CORRUPT with the first violation in err.
  */
 cowcat_code cowcat_check(cowcat *db, cowcat_error *err);
+
+/* --- table frontiers (txn-wal) ------------------------------------------------------ */
+
+/*
+ * Every table has a data shard registered with txn-wal when it is created
+ * (in the CREATE's own durable write) and forgotten when it is dropped. Its
+ * frontier ("upper": times below it are complete) is max(the shard's own
+ * upper, txn-wal's upper), and every durable commit advances txn-wal's
+ * upper by one — so one commit advances the frontier of every table, with
+ * no work per table. *upper gets the frontier of the table with that OID.
+ * O(1). Errors: NOT_FOUND (42P01: no table with that OID), INVALID.
+ */
+cowcat_code cowcat_table_upper(cowcat *db, uint32_t oid, uint64_t *upper, cowcat_error *err);
 
 /* --- statistics ------------------------------------------------------------------ */
 
@@ -446,6 +489,9 @@ typedef struct cowcat_stats {
     uint64_t objects;       /* objects in the published version */
     cowcat_histogram phase[COWCAT_NPHASES]; /* per-phase durations of DDL */
     cowcat_histogram group_size;            /* statements per group commit */
+    uint64_t ablated[COWCAT_NABLATIONS];    /* runs of each ablated O(n) path (0 unless ablated) */
+    uint64_t tables_registered; /* tables whose data shard is registered with txn-wal */
+    uint64_t txns_upper;        /* txn-wal's upper: no table's frontier is below it */
 } cowcat_stats;
 
 void cowcat_stats_get(cowcat *db, cowcat_stats *out);

@@ -292,6 +292,15 @@ cat_catalog_domain(cat_catalog *cat)
     return cat->domain;
 }
 
+void
+cat_stats_get(cat_catalog *cat, cat_stats *out)
+{
+    out->deep_clones = atomic_load_explicit(&cat->deep_clones, memory_order_relaxed);
+    out->alloc_apart = atomic_load_explicit(&cat->alloc_apart, memory_order_relaxed);
+    out->limit_scans = atomic_load_explicit(&cat->limit_scans, memory_order_relaxed);
+    out->full_checks = atomic_load_explicit(&cat->full_checks, memory_order_relaxed);
+}
+
 const cat_state *
 cat_state_acquire(cat_catalog *cat)
 {

@@ -129,6 +129,11 @@ cat__ns cat__obj_ns(const cat_object *o, cat_ref *scope);
 void cat__state_init(cat_state *s, pmap_domain *d, uint64_t (*name_hash)(const void *, size_t));
 /* Starts new lines for every map of src into dst (O(1)). */
 void cat__state_clone(const cat_state *src, cat_state *dst);
+/*
+ * The CLONE ablation: dst becomes src with every map rebuilt entry by entry
+ * into fresh nodes of pt (O(n log n); shares nothing with src). Errors: NOMEM.
+ */
+cc_code cat__state_copy(const cat_state *src, cat_state *dst, pmap_txn *pt, cc_err *err);
 /* Drops every map line of s in pt. Errors: NOMEM. */
 cc_code cat__state_drop(cat_state *s, pmap_txn *pt, cc_err *err);
 /* The ref of the object whose name key is key[0..len), or 0. */
@@ -171,6 +176,11 @@ struct cat_catalog {
     pthread_mutex_t lock;     /* serialises version changes (writer, follower) */
     bool stale;               /* the durable catalog moved without us: rebuild */
     bool txn_open;
+    /* cat_stats (written by the writer, read by anyone: relaxed) */
+    atomic_uint_fast64_t deep_clones;
+    atomic_uint_fast64_t alloc_apart;
+    atomic_uint_fast64_t limit_scans;
+    atomic_uint_fast64_t full_checks;
 };
 
 /* A growable array of refs. */
@@ -201,6 +211,8 @@ struct cat_txn {
     cat__refs touched; /* objects written (change list, checks) */
     cat__refs parents; /* parents whose member counts may have grown */
     cat_commit_timing *timing; /* where commit records its phases; may be NULL */
+    uint64_t apart_upper; /* CAT_ABLATE_ALLOC: durable upper after the last separate
+                             allocation (0: none); an abort republishes at it */
     bool poisoned;
 };
 
@@ -222,8 +234,12 @@ cc_code cat__put_config(cat_txn *t, const char *name, const char *value, cc_err 
 /* Records an audit event for o (details: its qualified name). */
 cc_code cat__audit(cat_txn *t, Cowcat__Catalog__AuditEventType ev, const cat_object *o,
                    cc_err *err);
-/* Allocates a new object id in the allocator of cls (items: "user"). */
-cc_code cat__allocate_ref(cat_txn *t, cat_class cls, cat_ref *out, cc_err *err);
+/*
+ * Allocates a new object id in the allocator of cls (items: "user") and, if
+ * oid is not NULL, an OID: inside the durable transaction, or under
+ * CAT_ABLATE_ALLOC in a durable transaction of their own.
+ */
+cc_code cat__allocate(cat_txn *t, cat_class cls, cat_ref *out, uint32_t *oid, cc_err *err);
 
 /*
  * The change list from version `from` to version `to` over refs[0..n) (sorted

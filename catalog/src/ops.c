@@ -244,9 +244,7 @@ create_item(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
     cat_ref ref = 0;
     uint32_t oid = 0;
     if (rc == CC_OK)
-        rc = cat__allocate_ref(t, CAT_CLASS_ITEM, &ref, err);
-    if (rc == CC_OK)
-        rc = dur_txn_allocate_oid(t->dt, &oid, err);
+        rc = cat__allocate(t, CAT_CLASS_ITEM, &ref, &oid, err);
     if (rc == CC_OK) {
         Cowcat__Catalog__CatalogId sid, oidm;
         Cowcat__Catalog__CatalogId *ids = (void *)(uses + (cap ? cap : 1));
@@ -347,9 +345,7 @@ create_other(cat_txn *t, const cat_op *op, cat_ref *created, cc_err *err)
     cat_ref ref = 0;
     uint32_t oid = 0;
     if (rc == CC_OK)
-        rc = cat__allocate_ref(t, cls, &ref, err);
-    if (rc == CC_OK && cls != CAT_CLASS_CLUSTER)
-        rc = dur_txn_allocate_oid(t->dt, &oid, err);
+        rc = cat__allocate(t, cls, &ref, cls != CAT_CLASS_CLUSTER ? &oid : NULL, err);
     if (rc != CC_OK)
         return rc;
     Cowcat__Catalog__CatalogId oid_m, db_m;

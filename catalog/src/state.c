@@ -48,6 +48,66 @@ cat__state_clone(const cat_state *src, cat_state *dst)
     pmap_hamt_clone(&src->config, &dst->config);
 }
 
+/* Inserts every entry of src into dst (empty, of src's type) in pt. */
+static cc_code
+copy_hamt(pmap_txn *pt, const pmap_hamt *src, pmap_hamt *dst, cc_err *err)
+{
+    pmap_hamt_init(dst, pmap_txn_domain(pt), src->type);
+    pmap_hamt_iter it;
+    uint64_t id;
+    pmap_bytes key;
+    void *v;
+    cc_code rc = CC_OK;
+    pmap_hamt_iter_init(&it, src);
+    while (rc == CC_OK && pmap_hamt_iter_next(&it, &id, &key, &v))
+        rc = src->type->key_kind == PMAP_KEY_U64
+                 ? pmap_hamt_put_u64(pt, dst, id, v, NULL, err)
+                 : pmap_hamt_put_bytes(pt, dst, key.ptr, key.len, v, NULL, err);
+    return rc;
+}
+
+static cc_code
+copy_omap(pmap_txn *pt, const pmap_omap *src, pmap_omap *dst, cc_err *err)
+{
+    pmap_omap_init(dst, pmap_txn_domain(pt), src->type);
+    pmap_omap_cursor c;
+    cc_code rc = CC_OK;
+    for (bool ok = pmap_omap_seek_first(&c, src); ok && rc == CC_OK;
+         ok = pmap_omap_cursor_next(&c)) {
+        pmap_bytes k;
+        void *v;
+        pmap_omap_cursor_get(&c, &k, &v);
+        rc = pmap_omap_put(pt, dst, k.ptr, k.len, v, NULL, err);
+    }
+    return rc;
+}
+
+cc_code
+cat__state_copy(const cat_state *src, cat_state *dst, pmap_txn *pt, cc_err *err)
+{
+    *dst = *src; /* counts, limits, upper, name hash */
+    cc_code rc = copy_hamt(pt, &src->objects, &dst->objects, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->names, &dst->names, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->names_x, &dst->names_x, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->oids, &dst->oids, err);
+    if (rc == CC_OK)
+        rc = copy_omap(pt, &src->members, &dst->members, err);
+    if (rc == CC_OK)
+        rc = copy_omap(pt, &src->used_by, &dst->used_by, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->owned, &dst->owned, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->granted, &dst->granted, err);
+    if (rc == CC_OK)
+        rc = copy_omap(pt, &src->comments, &dst->comments, err);
+    if (rc == CC_OK)
+        rc = copy_hamt(pt, &src->config, &dst->config, err);
+    return rc;
+}
+
 cc_code
 cat__state_drop(cat_state *s, pmap_txn *pt, cc_err *err)
 {

@@ -3,6 +3,10 @@
  * writes that go to the durable transaction and through cat__apply, limit
  * checks from counters at commit, the change list, and publication.
  *
+ * The benchmark ablations of this layer (cat_ablation) each switch in one
+ * place here: CAT_ABLATE_CLONE in cat_txn_begin (deep_clone), _ALLOC in
+ * cat__allocate, _LIMITS in check_limits; CAT_CHECK_FULL in cat_txn_commit.
+ *
  * Commit order (the published state never runs ahead of the disk):
  *   1. limits: for each kind / parent whose count grew, compare with the limit
  *   2. dur_txn_commit: ONE compare_and_append (none if nothing changed)
@@ -18,6 +22,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/hash.h"
 #include "internal.h"
 
@@ -266,7 +271,7 @@ cat__audit(cat_txn *t, Cowcat__Catalog__AuditEventType ev, const cat_object *o, 
 }
 
 cc_code
-cat__allocate_ref(cat_txn *t, cat_class cls, cat_ref *out, cc_err *err)
+cat__allocate(cat_txn *t, cat_class cls, cat_ref *out, uint32_t *oid, cc_err *err)
 {
     const char *alloc = NULL;
     switch (cls) {
@@ -287,7 +292,18 @@ cat__allocate_ref(cat_txn *t, cat_class cls, cat_ref *out, cc_err *err)
         break;
     }
     uint64_t id;
-    cc_code rc = dur_txn_allocate_id(t->dt, alloc, &id, err);
+    cc_code rc;
+    if (t->cat->opts.ablate & CAT_ABLATE_ALLOC) {
+        rc = dur_txn_allocate_apart(t->dt, alloc, &id, oid, err);
+        if (rc == CC_OK) {
+            t->apart_upper = dur_upper(t->cat->dur);
+            atomic_fetch_add_explicit(&t->cat->alloc_apart, 1, memory_order_relaxed);
+        }
+    } else {
+        rc = dur_txn_allocate_id(t->dt, alloc, &id, err);
+        if (rc == CC_OK && oid != NULL)
+            rc = dur_txn_allocate_oid(t->dt, oid, err);
+    }
     if (rc != CC_OK)
         return rc;
     if (id > CAT_REF_VALUE_MAX)
@@ -308,6 +324,24 @@ now_ms(void)
 
 /* Rebuilds the published state from the durable Snapshot (defined in catalog.c). */
 cc_code cat__catalog_rebuild(cat_catalog *cat, cc_err *err);
+
+/*
+ * CAT_ABLATE_CLONE: the working version becomes a deep copy of the
+ * published one and the published maps are dropped in the same pmap
+ * transaction (retired at commit once readers have left, restored by an
+ * abort) — the O(n) copy and the O(n) free of a whole-state clone.
+ */
+static cc_code
+deep_clone(cat_txn *t, cc_err *err)
+{
+    cat_state old = *t->base; /* the lines' heads, dropped below */
+    cc_code rc = cat__state_copy(t->base, &t->work, t->pt, err);
+    if (rc == CC_OK)
+        rc = cat__state_drop(&old, t->pt, err);
+    if (rc == CC_OK)
+        atomic_fetch_add_explicit(&t->cat->deep_clones, 1, memory_order_relaxed);
+    return rc;
+}
 
 void
 cat_txn_set_actor(cat_txn *t, const cat_actor *actor)
@@ -342,11 +376,19 @@ cat_txn_begin(cat_catalog *cat, const cat_actor *actor, cat_txn **out, cc_err *e
     }
     t->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
     t->work = *t->base; /* the head of every line: the transaction writes these paths */
+    if ((cat->opts.ablate & CAT_ABLATE_CLONE) && (rc = deep_clone(t, err)) != CC_OK) {
+        pmap_txn_abort(t->pt);
+        dur_txn_abort(t->dt);
+        cc_free(t);
+        return rc;
+    }
     cat_txn_set_actor(t, actor);
     cat->txn_open = true;
     *out = t;
     return CC_OK;
 }
+
+static void republish_at(cat_catalog *cat, const cat_state *base, uint64_t upper);
 
 static void
 txn_free(cat_txn *t)
@@ -364,6 +406,8 @@ cat_txn_abort(cat_txn *t)
         return;
     pmap_txn_abort(t->pt);
     dur_txn_abort(t->dt);
+    if (t->apart_upper != 0)
+        republish_at(t->cat, t->base, t->apart_upper);
     txn_free(t);
 }
 
@@ -461,18 +505,79 @@ limit_error(const char *what, int limit, uint64_t desired, int64_t max, uint64_t
                             (long long)max, (unsigned long long)current);
 }
 
-/* Only counts that grew are checked: a transaction that stays at or under
- * its starting count never fails on a limit lowered below it. */
+/* CAT_ABLATE_LIMITS: the objects of each kind, counted by walking them all. */
+static void
+scan_kinds(const cat_state *s, uint64_t out[CAT_NKIND])
+{
+    memset(out, 0, CAT_NKIND * sizeof *out);
+    pmap_hamt_iter it;
+    void *v;
+    pmap_hamt_iter_init(&it, &s->objects);
+    while (pmap_hamt_iter_next(&it, NULL, NULL, &v))
+        out[((const cat_object *)v)->kind]++;
+    for (int k = 0; k < CAT_NKIND; k++)
+        CC_ASSERT(out[k] == s->count[k]);
+}
+
+static int
+count_one(void *arg, const cat_object *o)
+{
+    (void)o;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+/* CAT_ABLATE_LIMITS: the members of parent, counted by walking them. */
+static uint64_t
+scan_members(const cat_state *s, cat_ref parent)
+{
+    uint64_t n = 0;
+    cat_state_walk_members(s, parent, count_one, &n);
+    CC_ASSERT(n == cat_state_count_members(s, parent));
+    return n;
+}
+
+/* Did the transaction create an object (one absent from the base)? O(k). */
+static bool
+created_any(const cat_txn *t)
+{
+    for (size_t i = 0; i < t->touched.n; i++)
+        if (cat_state_find(t->base, t->touched.v[i]) == NULL &&
+            cat_state_find(&t->work, t->touched.v[i]) != NULL)
+            return true;
+    return false;
+}
+
+/*
+ * Only counts that grew are checked: a transaction that stays at or under
+ * its starting count never fails on a limit lowered below it. Counts come
+ * from the counters, or under CAT_ABLATE_LIMITS from scans (kinds: when the
+ * transaction created something, else no kind count can have grown).
+ */
 static cc_code
 check_limits(cat_txn *t, cc_err *err)
 {
     const cat_state *b = t->base, *w = &t->work;
-    for (int k = 0; k < CAT_NKIND; k++) {
+    const uint64_t *wn = w->count, *bn = b->count;
+    uint64_t wscan[CAT_NKIND], bscan[CAT_NKIND];
+    bool scan = (t->cat->opts.ablate & CAT_ABLATE_LIMITS) != 0, kinds = true;
+    if (scan) {
+        kinds = created_any(t);
+        if (!kinds && t->parents.n == 0)
+            return CC_OK;
+        atomic_fetch_add_explicit(&t->cat->limit_scans, 1, memory_order_relaxed);
+        if (kinds) {
+            scan_kinds(w, wscan);
+            scan_kinds(b, bscan);
+            wn = wscan;
+            bn = bscan;
+        }
+    }
+    for (int k = 0; kinds && k < CAT_NKIND; k++) {
         int l = kind_limit((cat_kind)k);
-        if (l < 0 || w->count[k] <= b->count[k] || (int64_t)w->count[k] <= w->limit[l])
+        if (l < 0 || wn[k] <= bn[k] || (int64_t)wn[k] <= w->limit[l])
             continue;
-        return limit_error(cat_kind_name((cat_kind)k), l, w->count[k], w->limit[l], b->count[k],
-                           err);
+        return limit_error(cat_kind_name((cat_kind)k), l, wn[k], w->limit[l], bn[k], err);
     }
     refs_unique(&t->parents);
     for (size_t i = 0; i < t->parents.n; i++) {
@@ -482,7 +587,8 @@ check_limits(cat_txn *t, cc_err *err)
             continue; /* dropped in this transaction */
         int l = po->kind == CAT_KIND_DATABASE ? CAT_LIMIT_SCHEMAS_PER_DATABASE
                                               : CAT_LIMIT_OBJECTS_PER_SCHEMA;
-        uint64_t after = cat_state_count_members(w, p), before = cat_state_count_members(b, p);
+        uint64_t after = scan ? scan_members(w, p) : cat_state_count_members(w, p);
+        uint64_t before = scan ? scan_members(b, p) : cat_state_count_members(b, p);
         if (after <= before || (int64_t)after <= w->limit[l])
             continue;
         char what[CAT_NAME_MAX + 32];
@@ -537,6 +643,41 @@ free_state(void *arg)
     cc_free(arg);
 }
 
+/*
+ * After a failed transaction under CAT_ABLATE_ALLOC: its separate
+ * allocation commits moved the durable upper to `upper` and changed only the
+ * id allocators, which the state does not track, so the published maps are
+ * exact there: publish them again at that upper (else the next begin would
+ * see the upper moved and rebuild, O(n)). If anything else moved, or out of
+ * memory, leave it to that rebuild.
+ */
+static void
+republish_at(cat_catalog *cat, const cat_state *base, uint64_t upper)
+{
+    cat_state *cur = atomic_load_explicit(&cat->cur, memory_order_relaxed);
+    if (cat->stale || cur != base || dur_upper(cat->dur) != upper)
+        return;
+    cat_state *next = cc_malloc(sizeof *next);
+    pmap_txn *pt = NULL;
+    cc_err e;
+    if (next == NULL || pmap_txn_begin(cat->domain, &pt, &e) != CC_OK) {
+        cc_free(next);
+        return;
+    }
+    if (pmap_txn_defer(pt, free_state, cur, &e) != CC_OK) {
+        pmap_txn_abort(pt);
+        cc_free(next);
+        return;
+    }
+    *next = *cur;
+    next->upper = upper;
+    pthread_mutex_lock(&cat->lock);
+    /* release: pairs with the acquire load in cat_state_acquire. */
+    atomic_store_explicit(&cat->cur, next, memory_order_release);
+    pthread_mutex_unlock(&cat->lock);
+    pmap_txn_commit(pt);
+}
+
 void
 cat_txn_set_timing(cat_txn *t, cat_commit_timing *out)
 {
@@ -576,9 +717,11 @@ cat_txn_commit(cat_txn *t, cc_err *err)
     if (cat->opts.check == CAT_CHECK_INCREMENTAL &&
         (rc = cat_check_ids(&t->work, t->touched.v, t->touched.n, err)) != CC_OK)
         goto fail;
-    if (cat->opts.check == CAT_CHECK_FULL &&
-        (rc = cat_txn_check(t, cat->opts.parse, cat->opts.parse_arg, err)) != CC_OK)
-        goto fail;
+    if (cat->opts.check == CAT_CHECK_FULL) {
+        atomic_fetch_add_explicit(&cat->full_checks, 1, memory_order_relaxed);
+        if ((rc = cat_txn_check(t, cat->opts.parse, cat->opts.parse_arg, err)) != CC_OK)
+            goto fail;
+    }
     if ((next = cc_malloc(sizeof *next)) == NULL) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
         goto fail;
@@ -620,6 +763,8 @@ fail:
     pmap_txn_abort(t->pt);
     if (t->dt != NULL)
         dur_txn_abort(t->dt);
+    if (t->apart_upper != 0)
+        republish_at(cat, t->base, t->apart_upper);
     txn_free(t);
     return rc;
 }

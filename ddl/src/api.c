@@ -56,6 +56,8 @@ cowcat_open(const cowcat_options *opts, cowcat **out, cowcat_error *err)
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_open: NULL argument");
     if (opts->backend == COWCAT_BACKEND_FILE && (opts->data_dir == NULL || !opts->data_dir[0]))
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_open: data_dir is required");
+    if (opts->ablate >> COWCAT_NABLATIONS != 0)
+        return ddl__api_error(err, CC_INVALID, "22023", "cowcat_open: unknown ablation bits");
     cc_err e;
     cc_err_clear(&e);
     if (ddl__engine_open(opts, out, &e) != CC_OK)
@@ -81,6 +83,8 @@ cowcat_check(cowcat *db, cowcat_error *err)
         return from_cc(err, &e);
     pmap_reader_pin(r);
     cc_code rc = cat_check(cat_state_acquire(db->cat), ddl__check_parse, NULL, &e);
+    if (rc == CC_OK)
+        rc = dur_tables_check(db->dur, &e); /* every table registered with txn-wal, and only they */
     pmap_reader_unpin(r);
     pmap_reader_free(r);
     return rc == CC_OK ? COWCAT_OK : from_cc(err, &e);

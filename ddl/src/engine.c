@@ -108,6 +108,19 @@ cowcat_unsubscribe(cowcat_subscription *sub)
 
 /* --- open / close ------------------------------------------------------------------- */
 
+/*
+ * Is ablation a on? Each one maps onto the option of the one layer that
+ * switches it (cowcat.h: COWCAT_ABLATE_*): trace -> persist_options.trace,
+ * snapshot -> dur_options.snapshot, advance -> dur_options.advance, clone /
+ * alloc / limits -> cat_options.ablate, check -> cat_options.check =
+ * CAT_CHECK_FULL.
+ */
+static bool
+ablated(const cowcat_options *opts, cowcat_ablation a)
+{
+    return (opts->ablate & COWCAT_ABLATE_BIT(a)) != 0;
+}
+
 cc_code
 ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
 {
@@ -123,6 +136,7 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .backend = opts->backend == COWCAT_BACKEND_MEMORY ? PERSIST_BACKEND_MEM : PERSIST_BACKEND_FILE,
         .data_dir = opts->data_dir,
         .sync = opts->durability == COWCAT_DURABILITY_NONE ? PERSIST_SYNC_NONE : PERSIST_SYNC_FSYNC,
+        .trace = ablated(opts, COWCAT_ABLATE_TRACE) ? PERSIST_TRACE_SORT : PERSIST_TRACE_INCREMENTAL,
     };
     cc_code rc = persist_client_open(&po, &db->pc, err);
     if (rc != CC_OK)
@@ -131,6 +145,8 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .mode = DUR_MODE_WRITABLE,
         .deploy_generation = opts->deploy_generation,
         .names = DUR_NAMES_EXTERNAL,
+        .snapshot = ablated(opts, COWCAT_ABLATE_SNAPSHOT) ? DUR_SNAPSHOT_REBUILD : DUR_SNAPSHOT_DELTA,
+        .advance = ablated(opts, COWCAT_ABLATE_ADVANCE) ? DUR_ADVANCE_EACH : DUR_ADVANCE_TXNS,
     };
     if ((rc = dur_open(db->pc, &dopts, &db->dur, err)) != CC_OK)
         goto fail;
@@ -138,6 +154,10 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .parse = ddl__check_parse,
         .on_commit = on_commit,
         .on_commit_arg = db,
+        .check = ablated(opts, COWCAT_ABLATE_CHECK) ? CAT_CHECK_FULL : CAT_CHECK_DEFAULT,
+        .ablate = (ablated(opts, COWCAT_ABLATE_CLONE) ? CAT_ABLATE_CLONE : 0u) |
+                  (ablated(opts, COWCAT_ABLATE_ALLOC) ? CAT_ABLATE_ALLOC : 0u) |
+                  (ablated(opts, COWCAT_ABLATE_LIMITS) ? CAT_ABLATE_LIMITS : 0u),
     };
     if ((rc = cat_open(db->dur, &copts, &db->cat, err)) != CC_OK)
         goto fail;
@@ -237,6 +257,11 @@ run_group(cowcat *db, ddl_request *group)
     ddl__observe(&db->group_size, cowcat_group_size_bounds(), n);
 
     for (;;) {
+        size_t left = 0;
+        for (ddl_request *r = group; r != NULL; r = r->next)
+            left += !r->failed;
+        if (left == 0)
+            return; /* every statement failed: no transaction to replay */
         cat_txn *txn = NULL;
         cc_err e;
         cc_err_clear(&e);

@@ -8,6 +8,7 @@
  * counters without stopping writers, so a copy may be off by the
  * observations in flight; nothing orders them against other memory.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -98,6 +99,24 @@ cowcat_stats_get(cowcat *db, cowcat_stats *out)
     for (int p = 0; p < COWCAT_NPHASES; p++)
         copy_hist(&db->phase[p], &out->phase[p]);
     copy_hist(&db->group_size, &out->group_size);
+    /* Each ablation's runs, as counted by the layer that switches it. */
+    cat_stats cs;
+    dur_stats ds;
+    persist_stats ps;
+    cat_stats_get(db->cat, &cs);
+    dur_stats_get(db->dur, &ds);
+    persist_client_stats(db->pc, &ps);
+    out->ablated[COWCAT_ABLATE_CLONE] = cs.deep_clones;
+    out->ablated[COWCAT_ABLATE_SNAPSHOT] = ds.snapshot_rebuilds;
+    out->ablated[COWCAT_ABLATE_TRACE] = ps.trace_sorts;
+    out->ablated[COWCAT_ABLATE_ALLOC] = cs.alloc_apart;
+    out->ablated[COWCAT_ABLATE_LIMITS] = cs.limit_scans;
+    out->ablated[COWCAT_ABLATE_CHECK] = cs.full_checks;
+    dur_tables_stats ts;
+    dur_tables_stats_get(db->dur, &ts);
+    out->ablated[COWCAT_ABLATE_ADVANCE] = ts.advance_runs;
+    out->tables_registered = ts.registered;
+    out->txns_upper = ts.txns_upper;
     pmap_reader *r;
     if (pmap_reader_new(cat_catalog_domain(db->cat), &r, NULL) == CC_OK) {
         pmap_reader_pin(r);
@@ -107,4 +126,39 @@ cowcat_stats_get(cowcat *db, cowcat_stats *out)
         pmap_reader_unpin(r);
         pmap_reader_free(r);
     }
+}
+
+static const char *const ablation_names[COWCAT_NABLATIONS] = {
+    "clone", "snapshot", "trace", "alloc", "limits", "check", "advance",
+};
+
+const char *
+cowcat_ablation_name(cowcat_ablation a)
+{
+    return (unsigned)a < COWCAT_NABLATIONS ? ablation_names[a] : NULL;
+}
+
+cowcat_code
+cowcat_ablations_parse(const char *list, uint32_t *mask, cowcat_error *err)
+{
+    *mask = 0;
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        size_t a = 0;
+        while (a < COWCAT_NABLATIONS &&
+               (strlen(ablation_names[a]) != n || strncmp(ablation_names[a], p, n) != 0))
+            a++;
+        if (a == COWCAT_NABLATIONS) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown ablation \"%.*s\" (known: clone, snapshot, trace, "
+                     "alloc, limits, check, advance)", (int)(n > 40 ? 40 : n), p);
+            *mask = 0;
+            return ddl__api_error(err, CC_INVALID, "22023", msg);
+        }
+        *mask |= COWCAT_ABLATE_BIT(a);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return COWCAT_OK;
 }

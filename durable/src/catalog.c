@@ -6,7 +6,8 @@
  * Open loads the consolidated snapshot at upper - 1 once (load.c: the only
  * full pass); everything after is incremental. A writable open writes ONE
  * append: the bootstrap (empty shard) or the format upgrade (older version),
- * plus the fence token (generation, epoch + 1).
+ * plus the fence token (generation, epoch + 1) and the txn_wal_shard entry —
+ * with txn-wal's part (tables.c) in the same record.
  *
  * Bootstrap contents (ids: s = system, u = user):
  *   roles     s1 cowcat_system (superuser, oid 10); u1 cowcat (login,
@@ -79,6 +80,11 @@ cc_code
 dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta, size_t n,
                      uint64_t new_upper, cc_err *err)
 {
+    /* The SNAPSHOT ablation, for the writer's own commits only (meta is
+     * theirs; a followed append runs under the shard's lock, so it could
+     * not read the shard). */
+    if (meta != NULL && cat->opts.snapshot == DUR_SNAPSHOT_REBUILD)
+        return dur__catalog_reload(cat, new_upper, err);
     dur_snapshot *old = atomic_load_explicit(&cat->cur, memory_order_relaxed);
     dur_snapshot *next = cc_malloc(sizeof *next);
     if (next == NULL)
@@ -390,6 +396,8 @@ open_writable(dur_catalog *cat, cc_err *err)
         fv.epoch = f.epoch;
         rc = dur_txn_set(t, DUR_FENCE_TOKEN, &fk.base, &fv.base, err);
     }
+    if (rc == CC_OK)
+        rc = dur__tables_prepare(cat, t, err);
     if (rc != CC_OK) {
         dur_txn_abort(t);
         return rc;
@@ -433,6 +441,8 @@ dur_open(persist_client *c, const dur_options *opts, dur_catalog **out, cc_err *
     if (rc == CC_OK)
         rc = dur__catalog_load(cat, err);
     if (rc == CC_OK && opts->mode == DUR_MODE_WRITABLE)
+        rc = dur__tables_open(cat, err);
+    if (rc == CC_OK && opts->mode == DUR_MODE_WRITABLE)
         rc = open_writable(cat, err);
     if (rc == CC_OK && opts->mode == DUR_MODE_READ_ONLY)
         rc = persist_listen(cat->shard, dur_upper(cat), follow_cb, cat, &cat->listener, err);
@@ -450,6 +460,7 @@ dur_close(dur_catalog *cat)
     if (cat == NULL)
         return;
     persist_listen_stop(cat->listener);
+    txnwal_close(cat->tw);
     if (cat->domain != NULL) {
         close_maps(cat);
         pmap_domain_free(cat->domain);

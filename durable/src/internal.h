@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 
 #include "durable/durable.h"
+#include "persist/txnwal.h"
 
 struct dur_blob {
     atomic_size_t refs; /* references: maps, pending entries, changes */
@@ -145,7 +146,32 @@ struct dur_catalog {
     bool txn_open;
     dur__alloc_block blocks[DUR_ALLOC_SLOTS]; /* committed reservations (writer) */
     size_t nblocks;
+    atomic_uint_fast64_t snapshot_rebuilds; /* dur_stats (DUR_SNAPSHOT_REBUILD) */
+    txnwal *tw;          /* writer: txn-wal over the txns shard (tables.c); else NULL */
+    bool adopt_tables;   /* the next commit registers every table (tables.c) */
+    uint64_t advance_runs; /* atomic (relaxed): DUR_ADVANCE_EACH commits */
+    uint64_t advanced;     /* atomic (relaxed): data shard appends they made */
 };
+
+/*
+ * txn-wal (tables.c). dur__tables_open opens txn-wal over the catalog's txns
+ * shard (writer) and either has the open's commit adopt the tables (an empty
+ * txns shard) or checks that the registrations agree with them.
+ * dur__tables_prepare writes the txn_wal_shard entry into the open's
+ * transaction. dur__tables_stage stages a commit's registrations — from its
+ * changed items, or every table when adopting — and adds txn-wal's part to
+ * b (*out: commit or abort it with the batch). Errors: CORRUPT, NOMEM, INVALID.
+ */
+cc_code dur__tables_open(dur_catalog *cat, cc_err *err);
+cc_code dur__tables_prepare(dur_catalog *cat, dur_txn *t, cc_err *err);
+/* One changed item of a commit: its encoded ItemKey and its values before and after. */
+typedef struct dur__item_change {
+    pmap_bytes key;
+    const dur_blob *old_value; /* NULL: inserted */
+    const dur_blob *new_value; /* NULL: deleted */
+} dur__item_change;
+cc_code dur__tables_stage(dur_catalog *cat, const dur__item_change *items, size_t n,
+                          persist_batch *b, txnwal_stage **out, cc_err *err);
 
 /*
  * Makes and publishes the next version: cur + updates, upper = new_upper.
@@ -159,6 +185,15 @@ cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, const du
  * published version (bulk-built maps). Errors: CORRUPT, NOMEM, INVALID.
  */
 cc_code dur__catalog_load(dur_catalog *cat, cc_err *err);
+
+/*
+ * DUR_SNAPSHOT_REBUILD: replaces the published version by one loaded, as
+ * dur__catalog_load does, from the shard's whole consolidated contents at
+ * new_upper - 1 (the old version is retired once readers have left).
+ * Writer only, not from a listener (it reads the shard). Caller holds
+ * cat->lock. Errors: CORRUPT, NOMEM, INVALID (nothing published).
+ */
+cc_code dur__catalog_reload(dur_catalog *cat, uint64_t new_upper, cc_err *err);
 
 /*
  * Writer: reads the appends it missed after an UPPER_MISMATCH and applies

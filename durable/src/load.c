@@ -7,7 +7,8 @@
  * (leaves packed full, no per-entry path copies). Indexed values are decoded
  * once here for their name key and OID; name keys and OIDs are sorted and
  * bulk-built too. Cost: O(n log n) for the sorts, O(n) for everything else;
- * this is the only full pass — every later version is made incrementally.
+ * this is the only full pass — every later version is made incrementally,
+ * unless the DUR_SNAPSHOT_REBUILD ablation makes every commit reload here.
  *
  *   keys arena   [tagged key bytes][tagged key bytes]...   (offsets in ents)
  *   names arena  [name key bytes]...                       (offsets in names)
@@ -255,8 +256,13 @@ loader_fini(loader *l)
     dur__buf_fini(&l->names);
 }
 
-cc_code
-dur__catalog_load(dur_catalog *cat, cc_err *err)
+/*
+ * Builds a version from the consolidated contents at upper - 1 (empty if
+ * upper is 0) in pt: *out is a new struct whose maps pt created. On error
+ * nothing is returned (abort pt to free the maps).
+ */
+static cc_code
+load_version(dur_catalog *cat, uint64_t upper, pmap_txn *pt, dur_snapshot **out, cc_err *err)
 {
     dur_snapshot *s = cc_malloc(sizeof *s);
     if (s == NULL)
@@ -267,27 +273,79 @@ dur__catalog_load(dur_catalog *cat, cc_err *err)
     memset(&l, 0, sizeof l);
     l.s = s;
     l.err = err;
-    uint64_t upper = persist_shard_upper(cat->shard);
     cc_code rc = CC_OK;
     if (upper > 0) {
         rc = persist_snapshot(cat->shard, upper - 1, load_cb, &l, err);
         if (rc == CC_OK)
             rc = l.rc;
     }
-    pmap_txn *pt = NULL;
-    if (rc == CC_OK)
-        rc = pmap_txn_begin(cat->domain, &pt, err);
     if (rc == CC_OK)
         rc = build(&l, pt);
     loader_fini(&l); /* the maps hold their own references now */
     if (rc != CC_OK) {
-        if (pt != NULL)
-            pmap_txn_abort(pt);
         cc_free(s);
         return rc;
     }
     s->upper = upper;
+    *out = s;
+    return CC_OK;
+}
+
+cc_code
+dur__catalog_load(dur_catalog *cat, cc_err *err)
+{
+    uint64_t upper = persist_shard_upper(cat->shard);
+    pmap_txn *pt;
+    dur_snapshot *s;
+    cc_code rc = pmap_txn_begin(cat->domain, &pt, err);
+    if (rc != CC_OK)
+        return rc;
+    if ((rc = load_version(cat, upper, pt, &s, err)) != CC_OK) {
+        pmap_txn_abort(pt);
+        return rc;
+    }
     atomic_store_explicit(&cat->cur, s, memory_order_release);
     pmap_txn_commit(pt);
     return CC_OK;
+}
+
+/* --- the SNAPSHOT ablation ------------------------------------------------------- */
+
+static void
+free_version(void *p)
+{
+    cc_free(p);
+}
+
+cc_code
+dur__catalog_reload(dur_catalog *cat, uint64_t new_upper, cc_err *err)
+{
+    dur_snapshot *old = atomic_load_explicit(&cat->cur, memory_order_relaxed);
+    dur_snapshot lines = *old; /* the heads of the old maps' lines, dropped below */
+    dur_snapshot *s = NULL;
+    pmap_txn *pt;
+    cc_code rc = pmap_txn_begin(cat->domain, &pt, err);
+    if (rc != CC_OK)
+        return rc;
+    rc = load_version(cat, new_upper, pt, &s, err);
+    if (rc == CC_OK)
+        rc = dur__snap_drop(&lines, pt, err);
+    if (rc == CC_OK)
+        rc = pmap_txn_defer(pt, free_version, old, err);
+    if (rc != CC_OK) {
+        pmap_txn_abort(pt);
+        cc_free(s);
+        return rc;
+    }
+    /* Publish before commit (pmap/domain.h); pairs with dur_snapshot_acquire. */
+    atomic_store_explicit(&cat->cur, s, memory_order_release);
+    pmap_txn_commit(pt);
+    atomic_fetch_add_explicit(&cat->snapshot_rebuilds, 1, memory_order_relaxed);
+    return CC_OK;
+}
+
+void
+dur_stats_get(dur_catalog *cat, dur_stats *out)
+{
+    out->snapshot_rebuilds = atomic_load_explicit(&cat->snapshot_rebuilds, memory_order_relaxed);
 }

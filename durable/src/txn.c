@@ -1,7 +1,8 @@
 /*
  * durable/src/txn.c — catalog transactions: pending changes per key on top of
  * an O(1) base version, name uniqueness through the indexes, ID/OID
- * allocation inside the transaction, audit events, and the one-append commit.
+ * allocation inside the transaction, audit events, and the one-record commit
+ * (the catalog append with txn-wal's part for the tables it creates or drops).
  *
  * Pending state (all O(1) per touched key, nothing proportional to the
  * catalog):
@@ -602,21 +603,45 @@ dur_changes_free(dur_changes *c)
 
 /*
  * Lets persist drop the catalog shard's history: moves since to upper - 1 once
- * it lags by DUR_SINCE_LAG commits. Moving since is itself a durable record,
- * so doing it on every commit would double the writes per DDL; every
+ * it lags by DUR_SINCE_LAG commits, in the commit's own record (b). Every
  * DUR_SINCE_LAG commits bounds the retained history (memory, rollup size,
- * reopen) to that many appends for 1/DUR_SINCE_LAG of a write per commit.
- * Live followers are unaffected (they listen continuously). A failure here
- * loses nothing: the commit is durable and the next one retries.
+ * reopen) to that many appends; a since moved on every commit would make
+ * every record a little larger for nothing. Live followers are unaffected
+ * (they listen continuously).
  */
-static void
-compact_history(dur_catalog *cat, uint64_t upper)
+static cc_code
+compact_history(dur_catalog *cat, persist_batch *b, uint64_t new_upper, cc_err *err)
 {
     uint64_t since = persist_shard_since(cat->shard);
-    if (upper < since + DUR_SINCE_LAG + 1)
-        return;
-    cc_err err;
-    (void)persist_downgrade_since(cat->shard, upper - 1, &err);
+    if (new_upper < since + DUR_SINCE_LAG + 1)
+        return CC_OK;
+    return persist_batch_since(b, cat->shard, new_upper - 1, err);
+}
+
+/*
+ * Stages txn-wal's part of the commit into b (see tables.c): the changed
+ * items among txn's pending entries (sorted), O(changes). *st is NULL
+ * without txn-wal.
+ */
+static cc_code
+stage_tables(dur_txn *txn, persist_batch *b, txnwal_stage **st, cc_err *err)
+{
+    *st = NULL;
+    if (txn->cat->tw == NULL)
+        return CC_OK;
+    dur__item_change *items = cc_malloc((txn->npend + 1) * sizeof *items);
+    if (items == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory committing the catalog");
+    size_t n = 0;
+    for (size_t i = 0; i < txn->npend; i++) {
+        const pend *p = txn->order[i];
+        if (p->key->data[0] != DUR_ITEMS || dur__blob_equal(p->old, p->cur))
+            continue;
+        items[n++] = (dur__item_change){{p->key->data + 1, p->key->len - 1}, p->old, p->cur};
+    }
+    cc_code rc = dur__tables_stage(txn->cat, items, n, b, st, err);
+    cc_free(items);
+    return rc;
 }
 
 cc_code
@@ -666,8 +691,29 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         ch->n = ++nch;
     }
     if (n > 0) {
-        uint64_t now;
-        rc = persist_compare_and_append(cat->shard, ups, n, upper, upper + 1, &now, err);
+        /* One record: the catalog append, txn-wal's part, maybe a since move. */
+        uint64_t now = 0;
+        persist_shard *mismatch = NULL;
+        persist_batch *b = NULL;
+        txnwal_stage *st = NULL;
+        rc = persist_batch_new(cat->client, &b, err);
+        if (rc == CC_OK)
+            rc = persist_batch_append(b, cat->shard, ups, n, upper, upper + 1, err);
+        if (rc == CC_OK)
+            rc = compact_history(cat, b, upper + 1, err);
+        if (rc == CC_OK)
+            rc = stage_tables(txn, b, &st, err);
+        if (rc == CC_OK)
+            rc = persist_batch_commit(b, &mismatch, &now, err);
+        persist_batch_free(b);
+        if (rc != CC_OK)
+            txnwal_stage_abort(st);
+        if (rc == CC_UPPER_MISMATCH && mismatch != cat->shard) {
+            /* Only the txns shard moved (another txn-wal writer): the next
+             * stage starts at its new upper. */
+            rc = cc_err_set(err, CC_UPPER_MISMATCH, "txn-wal shard changed concurrently; retry");
+            goto out;
+        }
         if (rc == CC_UPPER_MISMATCH) {
             cc_err e2;
             cc_err_clear(&e2);
@@ -696,9 +742,14 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (rc != CC_OK)
             cat->broken = true; /* durable but not cached: the handle must be reopened */
         pthread_mutex_unlock(&cat->lock);
+        /* After the publish: under txn-wal's lock, registrations and the
+         * published tables always belong to the same commit. */
+        if (st != NULL) {
+            txnwal_stage_commit(st);
+            cat->adopt_tables = false;
+        }
         if (rc != CC_OK)
             goto out;
-        compact_history(cat, upper + 1);
     }
     ch->upper = atomic_load(&cat->cur)->upper;
     /* The reservations this commit made durable (or drew from) are the
@@ -738,4 +789,67 @@ dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err)
     if (rc == CC_OK)
         *id = v;
     return rc;
+}
+
+/* --- ablation: allocation in a transaction of its own ----------------------------- */
+
+/* Has txn written allocator name? (Errors encoding the key count as yes.) */
+static bool
+alloc_written(dur_txn *txn, const char *name)
+{
+    Cowcat__Catalog__IdAllocKey k = COWCAT__CATALOG__ID_ALLOC_KEY__INIT;
+    k.name = (char *)name;
+    return dur__tagged_key(&txn->kbuf, DUR_ID_ALLOCATOR, &k.base, NULL) != CC_OK ||
+           dur__htab_find(&txn->pending, txn->kbuf.p, txn->kbuf.len) != NULL;
+}
+
+cc_code
+dur_txn_allocate_apart(dur_txn *txn, const char *name, uint64_t *id, uint32_t *oid, cc_err *err)
+{
+    cc_code rc = usable(txn, err);
+    if (rc != CC_OK)
+        return rc;
+    if (alloc_written(txn, name) || (oid != NULL && alloc_written(txn, DUR_ALLOC_OID)))
+        return cc_err_set(err, CC_INVALID, "id allocator \"%s\" already written by this transaction",
+                          name);
+    /* The separate transaction runs beside txn (single writer: nothing else
+     * commits meanwhile) and starts from txn's reservations. */
+    dur_catalog *cat = txn->cat;
+    dur_txn *a;
+    cat->txn_open = false;
+    rc = dur_txn_begin(cat, &a, err);
+    if (rc != CC_OK) {
+        cat->txn_open = true;
+        return rc;
+    }
+    memcpy(a->blocks, txn->blocks, sizeof a->blocks);
+    a->nblocks = txn->nblocks;
+    uint64_t i = 0;
+    uint32_t o = 0;
+    /* The same ids and OIDs txn would get, but the allocators are written
+     * every time (value: one past what was handed out), so every allocation
+     * is a commit of its own. */
+    rc = dur_txn_allocate_id(a, name, &i, err);
+    if (rc == CC_OK)
+        rc = alloc_set(a, name, i + 1, err);
+    if (rc == CC_OK && oid != NULL)
+        rc = dur_txn_allocate_oid(a, &o, err);
+    if (rc == CC_OK && oid != NULL)
+        rc = alloc_set(a, DUR_ALLOC_OID, (uint64_t)o + 1, err);
+    if (rc == CC_OK)
+        rc = dur_txn_commit(a, NULL, err);
+    else
+        dur_txn_abort(a);
+    cat->txn_open = true;
+    if (rc != CC_OK)
+        return rc;
+    /* Only id_allocator changed, and txn has no pending entry there: its
+     * pending state holds on the new version. */
+    txn->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
+    memcpy(txn->blocks, cat->blocks, sizeof txn->blocks);
+    txn->nblocks = cat->nblocks;
+    *id = i;
+    if (oid != NULL)
+        *oid = o;
+    return CC_OK;
 }

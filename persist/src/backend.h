@@ -40,12 +40,18 @@
 #include "base/err.h"
 #include "persist/persist.h"
 
-/* What a record is about, for backends that must check uppers themselves. */
+/*
+ * What a record is about, for backends that must check uppers themselves. A
+ * batch record (persist_batch) is not an append itself (is_append false): its
+ * appends are parts[0..nparts), all of which must match or none be written.
+ */
 typedef struct persist_event {
-    const char *shard;       /* the shard's id */
-    bool is_append;          /* a compare_and_append (else create / since) */
-    uint64_t expected_upper; /* is_append only */
-    uint64_t new_upper;      /* is_append only */
+    const char *shard;                 /* the shard's id (a batch: its first shard) */
+    bool is_append;                    /* a compare_and_append (else create / since / batch) */
+    uint64_t expected_upper;           /* is_append only */
+    uint64_t new_upper;                /* is_append only */
+    const struct persist_event *parts; /* a batch's appends (else NULL) */
+    size_t nparts;
 } persist_event;
 
 /* Where a rollup writer streams its bytes. */

@@ -1,5 +1,8 @@
 /*
  * persist/src/client.c — opening and closing a persist client, and rollups.
+ * (Atomic multi-shard writes, lazy shards and drops are in batch.c; a rollup
+ * captures the shards present at its mark, so a dropped shard leaves the
+ * log at the next rollup.)
  *
  * Lock order: c->lock (shard table) < c->gate (appends read / rollup capture
  * writes) < s->lock (one shard). The gate prefers writers so a rollup's short
@@ -89,8 +92,8 @@ persist_client_open(const persist_options *opts, persist_client **out, cc_err *e
     return persist__client_open_backend(opts, be, out, err);
 }
 
-static void
-shard_free(persist_shard *s, pmap_txn *t)
+void
+persist__shard_free(persist_shard *s, pmap_txn *t)
 {
     while (s->listeners != NULL) {
         persist_listener *l = s->listeners;
@@ -117,7 +120,7 @@ persist_client_close(persist_client *c)
         if (pmap_txn_begin(c->domain, &t, NULL) != CC_OK)
             t = NULL;
         for (size_t i = 0; i < c->nall; i++)
-            shard_free(c->all[i], t);
+            persist__shard_free(c->all[i], t);
         if (t != NULL) {
             pmap_hamt_drop(t, &c->shards, NULL);
             if (pmap_txn_is_poisoned(t))
@@ -145,6 +148,7 @@ persist_client_stats(persist_client *c, persist_stats *out)
     pthread_mutex_unlock(&c->lock);
     out->appends = __atomic_load_n(&c->appends, __ATOMIC_RELAXED);
     out->rollups = __atomic_load_n(&c->rollups, __ATOMIC_RELAXED);
+    out->trace_sorts = __atomic_load_n(&c->trace_sorts, __ATOMIC_RELAXED);
     c->backend.ops->stats(c->backend.be, out);
 }
 
@@ -152,7 +156,7 @@ persist_client_stats(persist_client *c, persist_stats *out)
 
 /* One shard's state as captured for a rollup. */
 typedef struct capture {
-    const char *id; /* the shard's id: lives as long as the client */
+    char *id; /* a copy of the shard's id (a batch may drop the shard meanwhile) */
     uint64_t upper, since;
     pmap_omap trace; /* a clone: an independent line */
     hist_entry **hist;
@@ -296,6 +300,7 @@ captures_release(persist_client *c, capture *caps, size_t n)
         for (size_t h = 0; h < caps[i].nhist; h++)
             persist__hist_unref(caps[i].hist[h]);
         cc_free(caps[i].hist);
+        cc_free(caps[i].id);
         if (t != NULL)
             pmap_omap_drop(t, &caps[i].trace, NULL);
     }
@@ -323,14 +328,16 @@ persist_client_rollup(persist_client *c, cc_err *err)
     size_t taken = 0;
     for (size_t i = 0; rc == CC_OK && i < n; i++) {
         persist_shard *s = c->all[i];
-        pthread_mutex_lock(&s->lock);
         capture *cap = &caps[i];
-        cap->id = s->id;
+        pthread_mutex_lock(&s->lock);
         cap->upper = s->upper;
         cap->since = s->since;
+        cap->id = cc_strdup(s->id);
         cap->hist = s->nhist > 0 ? cc_malloc(s->nhist * sizeof *cap->hist) : NULL;
-        if (s->nhist > 0 && cap->hist == NULL) {
+        if (cap->id == NULL || (s->nhist > 0 && cap->hist == NULL)) {
             pthread_mutex_unlock(&s->lock);
+            cc_free(cap->id);
+            cc_free(cap->hist);
             rc = cc_err_set(err, CC_NOMEM, "out of memory capturing shards for a rollup");
             break;
         }

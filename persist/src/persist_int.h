@@ -1,5 +1,5 @@
 /*
- * persist/src/persist_int.h — what shard.c and client.c share: the client,
+ * persist/src/persist_int.h — what shard.c, batch.c and client.c share: the client,
  * shard, history and listener structs (see shard.c for the invariants).
  */
 #ifndef COWCAT_PERSIST_INT_H
@@ -43,6 +43,7 @@ struct persist_shard {
     hist_entry **hist; /* retained appends reaching >= since, oldest first */
     size_t nhist, hist_cap;
     persist_listener *listeners;
+    size_t slot; /* index in c->all (under c->lock) */
 };
 
 struct persist_client {
@@ -54,10 +55,12 @@ struct persist_client {
     pthread_mutex_t lock;    /* shards, all, nall: creation and lookup */
     pthread_rwlock_t gate;   /* appends read; a rollup's capture writes */
     pmap_hamt shards;        /* id bytes -> persist_shard * */
-    persist_shard **all;     /* every shard, creation order */
+    persist_shard **all;     /* every shard; a drop moves the last one into its slot */
     size_t nall, all_cap;
     uint64_t appends;           /* atomic */
     uint64_t rollups;           /* atomic */
+    uint64_t trace_sorts;       /* atomic: PERSIST_TRACE_SORT rebuilds (shard.c) */
+    bool replaying;             /* in persist__replay_cb (open): the trace is built incrementally */
     uint64_t bytes_at_rollup;   /* log bytes written when the last rollup began */
     uint64_t last_rollup_bytes; /* size of the last rollup body */
     int rolling;                /* atomic: a rollup is running */
@@ -73,6 +76,20 @@ void persist__hist_unref(hist_entry *h);
 cc_code persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err);
 cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,
                              cc_err *err);
+/* Shared by shard.c and batch.c (see shard.c). */
+void persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                          uint64_t upper);
+void persist__hist_compact(persist_shard *s);
+/* Creates the in-memory shard id and registers it. Under c->lock. Errors: NOMEM. */
+cc_code persist__shard_create_locked(persist_client *c, const char *id, persist_shard **out,
+                                     cc_err *err);
+/* Replay (single-threaded): the shard id, created if missing. Errors: NOMEM. */
+cc_code persist__replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err);
+/* Replays a Batch record: validates every part, then applies all (batch.c). */
+cc_code persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err *err);
+/* Frees a shard's memory (client.c); t (may be NULL) drops its trace. */
+void persist__shard_free(persist_shard *s, pmap_txn *t);
+
 /* Rolls up if enough log has accumulated (see client.c); never fails the caller. */
 void persist__maybe_rollup(persist_client *c);
 

@@ -155,8 +155,8 @@ persist__hist_unref(hist_entry *h)
 }
 
 /* Drops retained appends that lie wholly below since. Under s->lock. */
-static void
-hist_compact(persist_shard *s)
+void
+persist__hist_compact(persist_shard *s)
 {
     size_t drop = 0;
     while (drop < s->nhist && s->hist[drop]->upper <= s->since)
@@ -169,13 +169,115 @@ hist_compact(persist_shard *s)
 
 /* --- applying updates to memory -------------------------------------------------- */
 
+/* One entry of a sorted rebuild: an encoded trace key in the arena, its diff. */
+typedef struct sort_ent {
+    size_t off, len;
+    int64_t diff;
+} sort_ent;
+
+/* Orders entries by their encoded key (memcmp, shorter first: omap order); arg: the arena. */
+static int
+sort_ent_cmp(const void *a, const void *b, void *arg)
+{
+    const uint8_t *arena = arg;
+    const sort_ent *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n > 0 ? memcmp(arena + x->off, arena + y->off, n) : 0;
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * PERSIST_TRACE_SORT, an ablation for benchmarks: consolidation the way the
+ * design avoids — every entry of the trace and the new updates are copied
+ * into an array, sorted, summed per key (zero sums dropped), and the map is
+ * bulk-built anew and replaces the old one: O(n log n) per live append
+ * (empty ones included; replay at open stays incremental, so reopening an
+ * ablated catalog is not O(appends * n)). On NOMEM the trace is left as it
+ * was.
+ */
+static cc_code
+trace_resort(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
+{
+    size_t total = pmap_omap_count(&s->trace) + n, bytes = 0;
+    pmap_omap_cursor c;
+    pmap_bytes k;
+    void *v;
+    for (bool ok = pmap_omap_seek_first(&c, &s->trace); ok; ok = pmap_omap_cursor_next(&c)) {
+        pmap_omap_cursor_get(&c, &k, NULL);
+        bytes += k.len;
+    }
+    for (size_t i = 0; i < n; i++)
+        bytes += enc_len(u[i].key, u[i].value);
+    sort_ent *e = cc_malloc((total + 1) * sizeof *e);
+    uint8_t *arena = cc_malloc(bytes + 1);
+    pmap_bytes *keys = cc_malloc((total + 1) * sizeof *keys);
+    void **vals = cc_malloc((total + 1) * sizeof *vals);
+    cc_code rc = CC_OK;
+    pmap_txn *t = NULL;
+    if (e == NULL || arena == NULL || keys == NULL || vals == NULL) {
+        rc = cc_err_set(err, CC_NOMEM, "out of memory sorting the trace of shard \"%s\"", s->id);
+        goto out;
+    }
+    size_t ne = 0, off = 0;
+    for (bool ok = pmap_omap_seek_first(&c, &s->trace); ok; ok = pmap_omap_cursor_next(&c)) {
+        pmap_omap_cursor_get(&c, &k, &v);
+        memcpy(arena + off, k.ptr, k.len);
+        e[ne++] = (sort_ent){off, k.len, (int64_t)(intptr_t)v};
+        off += k.len;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = enc_len(u[i].key, u[i].value);
+        enc_write(arena + off, u[i].key, u[i].value);
+        e[ne++] = (sort_ent){off, len, u[i].diff};
+        off += len;
+    }
+    if (ne > 1)
+        qsort_r(e, ne, sizeof *e, sort_ent_cmp, arena);
+    size_t m = 0;
+    for (size_t i = 0; i < ne;) {
+        size_t j = i;
+        int64_t sum = 0;
+        for (; j < ne && sort_ent_cmp(&e[i], &e[j], arena) == 0; j++)
+            sum += e[j].diff;
+        if (sum != 0) {
+            keys[m] = (pmap_bytes){arena + e[i].off, e[i].len};
+            vals[m++] = (void *)(intptr_t)sum;
+        }
+        i = j;
+    }
+    pmap_omap before = s->trace, fresh;
+    pmap_omap_init(&fresh, s->c->domain, &trace_type);
+    if ((rc = pmap_txn_begin(s->c->domain, &t, err)) != CC_OK)
+        goto out;
+    rc = pmap_omap_build(t, &fresh, keys, vals, m, err);
+    if (rc == CC_OK)
+        rc = pmap_omap_drop(t, &s->trace, err);
+    if (rc != CC_OK) {
+        pmap_txn_abort(t);
+        s->trace = before;
+        goto out;
+    }
+    s->trace = fresh;
+    pmap_txn_commit(t);
+    __atomic_add_fetch(&s->c->trace_sorts, 1, __ATOMIC_RELAXED);
+out:
+    cc_free(e);
+    cc_free(arena);
+    cc_free(keys);
+    cc_free(vals);
+    return rc;
+}
+
 /*
  * Folds updates into the trace in one pmap transaction. On NOMEM the trace is
- * left as it was (the transaction aborts).
+ * left as it was (the transaction aborts). Under the PERSIST_TRACE_SORT
+ * ablation the trace is rebuilt by sorting instead (trace_resort).
  */
 cc_code
 persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
 {
+    if (s->c->opts.trace == PERSIST_TRACE_SORT && !s->c->replaying)
+        return trace_resort(s, u, n, err);
     if (n == 0)
         return CC_OK;
     pmap_omap before = s->trace;
@@ -216,8 +318,9 @@ persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err
  * Under s->lock. On NOMEM memory would disagree with disk, so it stops the
  * process: the log is intact and a restart recovers.
  */
-static void
-shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower, uint64_t upper)
+void
+persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                     uint64_t upper)
 {
     cc_err err;
     hist_entry *h = hist_new(u, n, lower, upper);
@@ -240,7 +343,7 @@ shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
     }
     s->hist[s->nhist++] = h;
     s->upper = upper;
-    hist_compact(s);
+    persist__hist_compact(s);
     for (persist_listener *l = s->listeners; l != NULL; l = l->next)
         l->fn(l->arg, h->updates, h->n, lower, upper);
 }
@@ -282,8 +385,8 @@ shard_find(persist_client *c, const char *id)
 }
 
 /* Creates the in-memory shard and registers it. Under c->lock. */
-static cc_code
-shard_create_locked(persist_client *c, const char *id, persist_shard **out, cc_err *err)
+cc_code
+persist__shard_create_locked(persist_client *c, const char *id, persist_shard **out, cc_err *err)
 {
     persist_shard *s = cc_calloc(1, sizeof *s);
     char *sid = strdup(id);
@@ -311,6 +414,7 @@ shard_create_locked(persist_client *c, const char *id, persist_shard **out, cc_e
     s->id = sid;
     pthread_mutex_init(&s->lock, NULL);
     pmap_omap_init(&s->trace, c->domain, &trace_type);
+    s->slot = c->nall;
     c->all[c->nall++] = s;
     *out = s;
     return CC_OK;
@@ -355,7 +459,7 @@ persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_er
         persist_event ev = {.shard = id};
         rc = backend_write(c, &ev, buf, len, NULL, err);
         if (rc == CC_OK)
-            rc = shard_create_locked(c, id, &s, err);
+            rc = persist__shard_create_locked(c, id, &s, err);
         pthread_rwlock_unlock(&c->gate);
         cc_free(buf);
     }
@@ -453,13 +557,14 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
                         "upper mismatch on shard \"%s\": expected %llu, current %llu", s->id,
                         (unsigned long long)expected_upper, (unsigned long long)s->upper);
     } else {
-        persist_event ev = {s->id, true, expected_upper, new_upper};
+        persist_event ev = {.shard = s->id, .is_append = true, .expected_upper = expected_upper,
+                            .new_upper = new_upper};
         uint64_t durable_upper = s->upper;
         rc = backend_write(c, &ev, buf, len, &durable_upper, err);
         if (rc == CC_UPPER_MISMATCH && current != NULL)
             *current = durable_upper; /* another process moved it (shared backends) */
         if (rc == CC_OK) {
-            shard_apply(s, updates, n, expected_upper, new_upper);
+            persist__shard_apply(s, updates, n, expected_upper, new_upper);
             __atomic_add_fetch(&c->appends, 1, __ATOMIC_RELAXED);
         }
     }
@@ -498,7 +603,7 @@ persist_downgrade_since(persist_shard *s, uint64_t since, cc_err *err)
         }
         if (rc == CC_OK) {
             s->since = since;
-            hist_compact(s);
+            persist__hist_compact(s);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -737,15 +842,15 @@ persist_listen_stop(persist_listener *l)
 
 /* --- replay ------------------------------------------------------------------- */
 
-static cc_code
-replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err)
+cc_code
+persist__replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err)
 {
     persist_shard *s = pmap_hamt_find_bytes(&c->shards, id, strlen(id));
     if (s != NULL) {
         *out = s;
         return CC_OK;
     }
-    return shard_create_locked(c, id, out, err);
+    return persist__shard_create_locked(c, id, out, err);
 }
 
 static cc_code
@@ -774,11 +879,11 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
     persist_shard *s;
     switch (r->kind_case) {
     case COWCAT__PERSIST__PERSIST_RECORD__KIND_CREATE:
-        rc = replay_shard(c, r->create->shard, &s, err);
+        rc = persist__replay_shard(c, r->create->shard, &s, err);
         break;
     case COWCAT__PERSIST__PERSIST_RECORD__KIND_APPEND: {
         const Cowcat__Persist__Append *a = r->append;
-        rc = replay_shard(c, a->shard, &s, err);
+        rc = persist__replay_shard(c, a->shard, &s, err);
         if (rc != CC_OK)
             break;
         if (s->upper != a->expected_upper || a->new_upper <= a->expected_upper) {
@@ -792,16 +897,19 @@ replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
         persist_update *u = NULL;
         rc = replay_updates(a->updates, a->n_updates, &u, err);
         if (rc == CC_OK) {
-            shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
+            persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
             cc_free(u);
         }
         break;
     }
+    case COWCAT__PERSIST__PERSIST_RECORD__KIND_BATCH:
+        rc = persist__replay_batch(c, r->batch, err);
+        break;
     case COWCAT__PERSIST__PERSIST_RECORD__KIND_SINCE:
-        rc = replay_shard(c, r->since->shard, &s, err);
+        rc = persist__replay_shard(c, r->since->shard, &s, err);
         if (rc == CC_OK && r->since->since > s->since && r->since->since <= s->upper) {
             s->since = r->since->since;
-            hist_compact(s);
+            persist__hist_compact(s);
         }
         break;
     default:
@@ -853,7 +961,7 @@ replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
             }
             memcpy(id, rs.shard.ptr, rs.shard.len);
             id[rs.shard.len] = '\0';
-            rc = replay_shard(c, id, &s, err);
+            rc = persist__replay_shard(c, id, &s, err);
             if (rc == CC_OK && rs.first) {
                 s->upper = rs.upper;
                 s->since = rs.since;
@@ -899,5 +1007,8 @@ cc_code
 persist__replay_cb(void *arg, bool rollup, const void *rec, size_t len, cc_err *err)
 {
     persist_client *c = arg;
-    return rollup ? replay_rollup(c, rec, len, err) : replay_record(c, rec, len, err);
+    c->replaying = true;
+    cc_code rc = rollup ? replay_rollup(c, rec, len, err) : replay_record(c, rec, len, err);
+    c->replaying = false;
+    return rc;
 }

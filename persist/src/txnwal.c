@@ -11,13 +11,21 @@
  * (shard, ts) identifies an entry: two commits never share a ts, and a shard
  * is registered at most once at a time.
  *
- * The cache (under w->lock) mirrors the txns shard, of which this handle is
- * the only writer in the process:
- *   reg      pmap_hamt: data shard id -> registration (shard, ts, value bytes)
- *   writes   committed WRITE entries, ts ascending; an entry is `applied` once
- *            copied into its data shard, and removed once tidied (retracted)
- *   upper    the txns shard's upper
- * logical_upper is one hamt lookup: no loop over registered shards anywhere.
+ * State (under w->lock), for a txns shard of which this handle is the only
+ * writer in the process:
+ *   registry   the REGISTER entries of the txns shard's own trace: "is id
+ *              registered" is one O(log n) lookup in it (persist_shard_lookup),
+ *              so registrations cost their txns entry and nothing more — no
+ *              second copy in memory, and no data shard: a registered shard is
+ *              materialised only when written or read
+ *   writes     committed WRITE entries, ts ascending; an entry is `applied`
+ *              once copied into its data shard, and removed once tidied
+ *   upper      the txns shard's upper; registered  the count of registrations
+ * logical_upper is one lookup: no loop over registered shards anywhere
+ * (txnwal_stage_advance_each is the ablation that puts the loop back).
+ *
+ * Lookups by id and staging into a caller's batch are in txnwal_stage.c;
+ * the structures both files share are in txnwal_int.h.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,35 +35,7 @@
 
 #include "base/alloc.h"
 #include "persist/txnwal.h"
-#include "pmap/hamt.h"
-
-enum { KIND_REGISTER = 1, KIND_WRITE = 2 };
-
-typedef struct reg_entry {
-    persist_shard *shard;
-    uint64_t ts;
-    bool forgetting;  /* inside txnwal_forget only: this shard is being forgotten */
-    uint8_t value[9]; /* the REGISTER value bytes, for retraction */
-} reg_entry;
-
-typedef struct write_entry {
-    persist_shard *shard;
-    uint64_t ts;
-    bool applied;
-    size_t len;
-    uint8_t *value; /* the WRITE value bytes (owned) */
-} write_entry;
-
-struct txnwal {
-    persist_client *c;
-    persist_shard *txns;
-    pthread_mutex_t lock;
-    uint64_t upper;
-    pmap_hamt reg;       /* id -> reg_entry * (owned) */
-    write_entry *writes; /* ts ascending */
-    size_t nwrites, wcap;
-    uint64_t commits, retries;
-};
+#include "txnwal_int.h"
 
 typedef struct txn_shard {
     persist_shard *shard;
@@ -70,8 +50,6 @@ struct txnwal_txn {
     size_t nshards, cap;
 };
 
-static const pmap_hamt_type reg_type = {.key_kind = PMAP_KEY_BYTES};
-
 /* --- encoding -------------------------------------------------------------- */
 
 static void
@@ -83,7 +61,7 @@ put_u32(uint8_t *p, uint32_t v)
 static void
 put_u64(uint8_t *p, uint64_t v)
 {
-    memcpy(p, &v, 8);
+    txnwal__put_u64(p, v);
 }
 
 static uint32_t
@@ -144,35 +122,7 @@ corrupt:
     return cc_err_set(err, CC_CORRUPT, "malformed txn-wal WRITE entry");
 }
 
-/* --- cache ------------------------------------------------------------------ */
-
-static reg_entry *
-reg_find(txnwal *w, persist_shard *s)
-{
-    const char *id = persist_shard_id(s);
-    return pmap_hamt_find_bytes(&w->reg, id, strlen(id));
-}
-
-/* Puts (e != NULL) or removes a registration in one pmap transaction. */
-static cc_code
-reg_set(txnwal *w, persist_shard *s, reg_entry *e, cc_err *err)
-{
-    const char *id = persist_shard_id(s);
-    pmap_txn *t;
-    cc_code rc = pmap_txn_begin(persist_client_domain(w->c), &t, err);
-    if (rc != CC_OK)
-        return rc;
-    pmap_hamt before = w->reg;
-    rc = e != NULL ? pmap_hamt_put_bytes(t, &w->reg, id, strlen(id), e, NULL, err)
-                   : pmap_hamt_del_bytes(t, &w->reg, id, strlen(id), NULL, err);
-    if (rc != CC_OK) {
-        pmap_txn_abort(t);
-        w->reg = before;
-        return rc;
-    }
-    pmap_txn_commit(t);
-    return CC_OK;
-}
+/* --- writes ------------------------------------------------------------------ */
 
 static cc_code
 writes_push(txnwal *w, persist_shard *s, uint64_t ts, uint8_t *value, size_t len, cc_err *err)
@@ -185,7 +135,7 @@ writes_push(txnwal *w, persist_shard *s, uint64_t ts, uint8_t *value, size_t len
         w->writes = nw;
         w->wcap = cap;
     }
-    w->writes[w->nwrites++] = (write_entry){s, ts, false, len, value};
+    w->writes[w->nwrites++] = (write_entry){s, ts, false, false, len, value};
     return CC_OK;
 }
 
@@ -198,6 +148,7 @@ write_cmp(const void *a, const void *b)
 
 typedef struct rebuild {
     txnwal *w;
+    char last[256]; /* the id of the last REGISTER seen ("" if none) */
     cc_code rc;
     cc_err *err;
 } rebuild;
@@ -209,31 +160,30 @@ rebuild_cb(void *arg, pmap_bytes key, pmap_bytes value, int64_t diff)
     txnwal *w = r->w;
     char id[256];
     const uint8_t *v = value.ptr;
-    if (diff != 1 || key.len == 0 || key.len >= sizeof id || value.len < 9) {
+    if (diff != 1 || key.len == 0 || key.len >= sizeof id || value.len < REG_VALUE_LEN) {
         r->rc =
             cc_err_set(r->err, CC_CORRUPT, "malformed txn-wal entry (diff %lld)", (long long)diff);
         return 1;
     }
     memcpy(id, key.ptr, key.len);
     id[key.len] = '\0';
-    persist_shard *s;
-    r->rc = persist_shard_open(w->c, id, &s, r->err);
-    if (r->rc != CC_OK)
-        return 1;
     uint64_t ts = get_u64(v + 1);
     if (v[0] == KIND_REGISTER) {
-        reg_entry *e = cc_calloc(1, sizeof *e);
-        if (e == NULL) {
-            r->rc = cc_err_set(r->err, CC_NOMEM, "out of memory opening txn-wal");
+        /* Counted only: the trace itself is the registry, and the data shard
+         * is not opened (it exists once something writes it). */
+        w->registered++;
+        memcpy(r->last, id, key.len + 1);
+    } else if (v[0] == KIND_WRITE) {
+        /* REGISTER sorts before WRITE under one key. */
+        if (strcmp(r->last, id) != 0) {
+            r->rc = cc_err_set(r->err, CC_CORRUPT,
+                               "txn-wal WRITE entry for unregistered data shard \"%s\"", id);
             return 1;
         }
-        e->shard = s;
-        e->ts = ts;
-        memcpy(e->value, v, 9);
-        r->rc = reg_set(w, s, e, r->err);
+        persist_shard *s;
+        r->rc = persist_shard_open_lazy(w->c, id, &s, r->err);
         if (r->rc != CC_OK)
-            cc_free(e);
-    } else if (v[0] == KIND_WRITE) {
+            return 1;
         uint8_t *copy = cc_malloc(value.len);
         if (copy == NULL) {
             r->rc = cc_err_set(r->err, CC_NOMEM, "out of memory opening txn-wal");
@@ -257,13 +207,13 @@ txnwal_open(persist_client *c, const char *txns_id, txnwal **out, cc_err *err)
         return cc_err_set(err, CC_NOMEM, "out of memory opening txn-wal");
     w->c = c;
     pthread_mutex_init(&w->lock, NULL);
-    pmap_hamt_init(&w->reg, persist_client_domain(c), &reg_type);
-    cc_code rc = persist_shard_open(c, txns_id, &w->txns, err);
+    /* Lazily: the txns shard reaches the log with its first append. */
+    cc_code rc = persist_shard_open_lazy(c, txns_id, &w->txns, err);
     if (rc != CC_OK)
         goto fail;
     w->upper = persist_shard_upper(w->txns);
     if (w->upper > 0) {
-        rebuild r = {w, CC_OK, err};
+        rebuild r = {.w = w, .rc = CC_OK, .err = err};
         rc = persist_snapshot(w->txns, w->upper - 1, rebuild_cb, &r, err);
         if (rc == CC_OK)
             rc = r.rc;
@@ -288,19 +238,6 @@ txnwal_close(txnwal *w)
 {
     if (w == NULL)
         return;
-    pmap_hamt_iter it;
-    void *v;
-    pmap_hamt_iter_init(&it, &w->reg);
-    while (pmap_hamt_iter_next(&it, NULL, NULL, &v))
-        cc_free(v);
-    pmap_txn *t;
-    if (pmap_txn_begin(persist_client_domain(w->c), &t, NULL) == CC_OK) {
-        pmap_hamt_drop(t, &w->reg, NULL);
-        if (pmap_txn_is_poisoned(t))
-            pmap_txn_abort(t);
-        else
-            pmap_txn_commit(t);
-    }
     for (size_t i = 0; i < w->nwrites; i++)
         cc_free(w->writes[i].value);
     cc_free(w->writes);
@@ -388,16 +325,15 @@ mark_dups(persist_shard *const *shards, size_t n, bool *dup, cc_err *err)
     return CC_OK;
 }
 
-/* stamp_fn for registrations: arg is the reg_entry *[n] behind u's values. */
+/* stamp_fn for registrations: arg is the REGISTER values behind u (REG_VALUE_LEN each). */
 static void
 stamp_register(void *arg, persist_update *u, size_t n, uint64_t t)
 {
-    reg_entry **es = arg;
+    uint8_t *vals = arg;
     (void)u;
     for (size_t i = 0; i < n; i++) {
-        es[i]->ts = t;
-        es[i]->value[0] = KIND_REGISTER;
-        put_u64(es[i]->value + 1, t);
+        vals[i * REG_VALUE_LEN] = KIND_REGISTER;
+        put_u64(vals + i * REG_VALUE_LEN + 1, t);
     }
 }
 
@@ -407,51 +343,39 @@ txnwal_register(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, 
 {
     pthread_mutex_lock(&w->lock);
     persist_update *u = n > 0 ? cc_malloc(n * sizeof *u) : NULL;
-    reg_entry **es = n > 0 ? cc_calloc(n, sizeof *es) : NULL;
+    uint8_t *vals = n > 0 ? cc_malloc(n * REG_VALUE_LEN) : NULL;
     bool *dup = n > 0 ? cc_calloc(n, sizeof *dup) : NULL;
     cc_code rc = CC_OK;
     size_t m = 0;
-    if (n > 0 && (u == NULL || es == NULL || dup == NULL)) {
+    if (n > 0 && (u == NULL || vals == NULL || dup == NULL)) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory registering data shards");
         goto done;
     }
     rc = mark_dups(shards, n, dup, err);
-    for (size_t i = 0; rc == CC_OK && i < n; i++) {
-        if (dup[i] || reg_find(w, shards[i]) != NULL)
-            continue;
-        es[m] = cc_calloc(1, sizeof *es[m]);
-        if (es[m] == NULL) {
-            rc = cc_err_set(err, CC_NOMEM, "out of memory registering data shards");
-            goto done;
-        }
-        es[m]->shard = shards[i];
-        const char *id = persist_shard_id(shards[i]);
-        u[m] = (persist_update){{id, strlen(id)}, {es[m]->value, 9}, 0, 1};
-        m++;
-    }
     /* Register above each data shard's physical upper: a commit lands at or
      * after the registration + 1, and apply_write takes a physical upper
      * beyond a write's ts to mean "already applied". */
     uint64_t t = ts;
-    for (size_t i = 0; i < m; i++) {
-        uint64_t phys = persist_shard_upper(es[i]->shard);
+    for (size_t i = 0; rc == CC_OK && i < n; i++) {
+        const char *id = persist_shard_id(shards[i]);
+        if (dup[i] || txnwal__registered(w, id, NULL))
+            continue;
+        uint64_t phys = persist_shard_upper(shards[i]);
         if (phys > t)
             t = phys;
+        u[m] = (persist_update){{id, strlen(id)}, {vals + m * REG_VALUE_LEN, REG_VALUE_LEN}, 0, 1};
+        m++;
     }
     uint64_t when = t > w->upper ? t : w->upper;
-    if (m > 0)
-        rc = txns_append(w, u, m, t, stamp_register, es, &when, err);
-    for (size_t i = 0; rc == CC_OK && i < m; i++) {
-        rc = reg_set(w, es[i]->shard, es[i], err);
-        if (rc == CC_OK)
-            es[i] = NULL;
+    if (rc == CC_OK && m > 0)
+        rc = txns_append(w, u, m, t, stamp_register, vals, &when, err);
+    if (rc == CC_OK) {
+        w->registered += m;
+        if (at != NULL)
+            *at = when;
     }
-    if (rc == CC_OK && at != NULL)
-        *at = when;
 done:
-    for (size_t i = 0; i < m; i++)
-        cc_free(es[i]);
-    cc_free(es);
+    cc_free(vals);
     cc_free(dup);
     cc_free(u);
     pthread_mutex_unlock(&w->lock);
@@ -459,6 +383,13 @@ done:
 }
 
 static cc_code apply_write(txnwal *w, write_entry *we, cc_err *err);
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(persist_shard *const *)a, y = (uintptr_t)*(persist_shard *const *)b;
+    return (x > y) - (x < y);
+}
 
 cc_code
 txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, uint64_t *at,
@@ -468,30 +399,42 @@ txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, ui
     cc_code rc = CC_OK;
     persist_update *u = NULL;
     bool *dup = n > 0 ? cc_calloc(n, sizeof *dup) : NULL;
-    reg_entry **gone = n > 0 ? cc_calloc(n, sizeof *gone) : NULL;
+    persist_shard **gone = n > 0 ? cc_malloc(n * sizeof *gone) : NULL;
+    uint8_t *vals = n > 0 ? cc_malloc(n * REG_VALUE_LEN) : NULL;
     size_t m = 0, ngone = 0;
-    if (n > 0 && (dup == NULL || gone == NULL))
+    if (n > 0 && (dup == NULL || gone == NULL || vals == NULL))
         rc = cc_err_set(err, CC_NOMEM, "out of memory forgetting data shards");
     if (rc == CC_OK)
         rc = mark_dups(shards, n, dup, err);
-    /* Mark the registrations being forgotten (unregistered shards are skipped). */
+    /* The registrations being forgotten (unregistered shards are skipped). */
     for (size_t j = 0; rc == CC_OK && j < n; j++) {
-        reg_entry *e = dup[j] ? NULL : reg_find(w, shards[j]);
-        if (e == NULL)
+        if (dup[j] || !txnwal__registered(w, persist_shard_id(shards[j]),
+                                          vals + ngone * REG_VALUE_LEN))
             continue;
-        e->forgetting = true;
-        gone[ngone++] = e;
+        gone[ngone++] = shards[j];
     }
-    /* Apply their outstanding writes first, in ts order: one pass over the writes. */
+    /* Mark and apply their outstanding writes first, in ts order: one pass. */
+    persist_shard **sorted = NULL;
+    if (rc == CC_OK && ngone > 0 && w->nwrites > 0) {
+        sorted = cc_malloc(ngone * sizeof *sorted);
+        if (sorted == NULL)
+            rc = cc_err_set(err, CC_NOMEM, "out of memory forgetting data shards");
+        else {
+            memcpy(sorted, gone, ngone * sizeof *sorted);
+            qsort(sorted, ngone, sizeof *sorted, ptr_cmp);
+        }
+    }
     size_t nw = 0;
-    for (size_t i = 0; rc == CC_OK && i < w->nwrites; i++) {
-        reg_entry *e = reg_find(w, w->writes[i].shard);
-        if (e == NULL || !e->forgetting)
+    for (size_t i = 0; rc == CC_OK && sorted != NULL && i < w->nwrites; i++) {
+        write_entry *we = &w->writes[i];
+        we->forgetting = bsearch(&we->shard, sorted, ngone, sizeof *sorted, ptr_cmp) != NULL;
+        if (!we->forgetting)
             continue;
         nw++;
-        if (!w->writes[i].applied)
-            rc = apply_write(w, &w->writes[i], err);
+        if (!we->applied)
+            rc = apply_write(w, we, err);
     }
+    cc_free(sorted);
     if (rc == CC_OK && ngone + nw > 0) {
         u = cc_malloc((ngone + nw) * sizeof *u);
         if (u == NULL)
@@ -499,12 +442,12 @@ txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, ui
     }
     /* Retract each registration and each of the forgotten shards' WRITE entries. */
     for (size_t k = 0; rc == CC_OK && k < ngone; k++) {
-        const char *id = persist_shard_id(gone[k]->shard);
-        u[m++] = (persist_update){{id, strlen(id)}, {gone[k]->value, 9}, 0, -1};
+        const char *id = persist_shard_id(gone[k]);
+        u[m++] = (persist_update){
+            {id, strlen(id)}, {vals + k * REG_VALUE_LEN, REG_VALUE_LEN}, 0, -1};
     }
     for (size_t i = 0; rc == CC_OK && i < w->nwrites; i++) {
-        reg_entry *e = reg_find(w, w->writes[i].shard);
-        if (e == NULL || !e->forgetting)
+        if (!w->writes[i].forgetting)
             continue;
         const char *id = persist_shard_id(w->writes[i].shard);
         u[m++] = (persist_update){{id, strlen(id)}, {w->writes[i].value, w->writes[i].len}, 0, -1};
@@ -513,35 +456,27 @@ txnwal_forget(txnwal *w, uint64_t ts, persist_shard *const *shards, size_t n, ui
     if (rc == CC_OK && m > 0)
         rc = txns_append(w, u, m, ts, NULL, NULL, &when, err);
     if (rc == CC_OK && m > 0) {
-        /* Drop their cache entries and keep their uppers from moving back. */
+        /* Drop their writes and keep their uppers from moving back. */
         size_t keep = 0;
         for (size_t i = 0; i < w->nwrites; i++) {
-            reg_entry *e = reg_find(w, w->writes[i].shard);
-            if (e != NULL && e->forgetting)
+            if (w->writes[i].forgetting)
                 cc_free(w->writes[i].value);
             else
                 w->writes[keep++] = w->writes[i];
         }
         w->nwrites = keep;
-        for (size_t k = 0; k < ngone; k++) {
-            persist_shard *s = gone[k]->shard;
-            cc_code rc2 = reg_set(w, s, NULL, err);
-            if (rc2 == CC_OK) {
-                cc_free(gone[k]);
-                gone[k] = NULL;
-            } else if (rc == CC_OK) {
-                rc = rc2;
-            }
-            uint64_t phys = persist_shard_upper(s);
-            if (rc == CC_OK && phys < w->upper)
-                rc = persist_compare_and_append(s, NULL, 0, phys, w->upper, NULL, err);
+        w->registered -= ngone;
+        for (size_t k = 0; rc == CC_OK && k < ngone; k++) {
+            uint64_t phys = persist_shard_upper(gone[k]);
+            if (phys < w->upper)
+                rc = persist_compare_and_append(gone[k], NULL, 0, phys, w->upper, NULL, err);
         }
         if (at != NULL)
             *at = when;
     }
-    for (size_t k = 0; k < ngone; k++)
-        if (gone[k] != NULL)
-            gone[k]->forgetting = false; /* still registered (nothing written, or NOMEM) */
+    for (size_t i = 0; i < w->nwrites; i++)
+        w->writes[i].forgetting = false; /* still registered (nothing written, or NOMEM) */
+    cc_free(vals);
     cc_free(gone);
     cc_free(dup);
     cc_free(u);
@@ -659,7 +594,7 @@ txnwal_commit(txnwal_txn *t, uint64_t ts, uint64_t *at, cc_err *err)
     pthread_mutex_lock(&w->lock);
     cc_code rc = CC_OK;
     for (size_t i = 0; i < t->nshards; i++) {
-        if (reg_find(w, t->shards[i].shard) == NULL) {
+        if (!txnwal__registered(w, persist_shard_id(t->shards[i].shard), NULL)) {
             rc = cc_err_set(err, CC_INVALID, "data shard \"%s\" is not registered with txn-wal",
                             persist_shard_id(t->shards[i].shard));
             goto done;
@@ -702,7 +637,7 @@ txnwal_logical_upper(txnwal *w, persist_shard *shard)
     uint64_t phys = persist_shard_upper(shard);
     pthread_mutex_lock(&w->lock);
     uint64_t logical = phys;
-    if (reg_find(w, shard) != NULL && w->upper > logical)
+    if (w->upper > logical && txnwal__registered(w, persist_shard_id(shard), NULL))
         logical = w->upper;
     pthread_mutex_unlock(&w->lock);
     return logical;
@@ -791,7 +726,7 @@ txnwal_snapshot(txnwal *w, persist_shard *shard, uint64_t as_of, persist_snapsho
 {
     pthread_mutex_lock(&w->lock);
     cc_code rc = CC_OK;
-    bool registered = reg_find(w, shard) != NULL;
+    bool registered = txnwal__registered(w, persist_shard_id(shard), NULL);
     uint64_t phys = persist_shard_upper(shard);
     uint64_t logical = registered && w->upper > phys ? w->upper : phys;
     if (as_of >= logical) {
@@ -817,7 +752,8 @@ void
 txnwal_stats_get(txnwal *w, txnwal_stats *out)
 {
     pthread_mutex_lock(&w->lock);
-    out->registered = pmap_hamt_count(&w->reg);
+    out->registered = w->registered;
+    out->upper = w->upper;
     out->unapplied = 0;
     for (size_t i = 0; i < w->nwrites; i++)
         out->unapplied += !w->writes[i].applied;

@@ -461,3 +461,231 @@ a_commit_retried_after_another_writer_is_written_once(persist_backend_kind kind)
     pfix_close(&f);
 }
 BOTH(persist_txnwal, a_commit_retried_after_another_writer_is_written_once)
+
+/* ---- staging into a caller's batch ------------------------------------------------------ */
+
+/* Stages registrations and forgets by id beside an append to "log"; one batch. */
+static void
+stage_ok(pfix *f, txnwal *w, const char *const *reg, size_t nreg, const char *const *forget,
+         size_t nforget, uint64_t *log_upper)
+{
+    persist_shard *log = pfix_shard(f, "log");
+    persist_batch *b;
+    txnwal_stage *st;
+    cc_err err;
+    cr_assert_eq(persist_batch_new(f->c, &b, NULL), CC_OK);
+    cr_assert_eq(persist_batch_append(b, log, NULL, 0, *log_upper, *log_upper + 1, NULL), CC_OK);
+    cr_assert_eq(txnwal_stage_begin(w, &st, NULL), CC_OK);
+    for (size_t i = 0; i < nreg; i++)
+        cr_assert_eq(txnwal_stage_register(st, reg[i], &err), CC_OK, "%s", err.msg);
+    for (size_t i = 0; i < nforget; i++)
+        cr_assert_eq(txnwal_stage_forget(st, forget[i], &err), CC_OK, "%s", err.msg);
+    cr_assert_eq(txnwal_stage_add(st, b, NULL, &err), CC_OK, "%s", err.msg);
+    cr_assert_eq(persist_batch_commit(b, NULL, NULL, &err), CC_OK, "%s", err.msg);
+    txnwal_stage_commit(st);
+    persist_batch_free(b);
+    (*log_upper)++;
+}
+
+static uint64_t
+groups_of(pfix *f)
+{
+    persist_stats st;
+    persist_client_stats(f->c, &st);
+    return st.wal_groups;
+}
+
+Test(persist_txnwal, staged_registrations_ride_in_the_callers_one_write)
+{
+    pfix f;
+    pfix_open(&f, PERSIST_BACKEND_FILE, NULL);
+    txnwal *w = tw_open(&f);
+    uint64_t log_upper = 0;
+    pfix_shard(&f, "log");
+    persist_stats ps0;
+    persist_client_stats(f.c, &ps0);
+    const char *reg[3] = {"t/u1", "t/u2", "t/u3"};
+    uint64_t g0 = groups_of(&f);
+    stage_ok(&f, w, reg, 3, NULL, 0, &log_upper);
+    cr_assert_eq(groups_of(&f) - g0, 1, "registrations and the caller's append: one write");
+    persist_stats ps1;
+    persist_client_stats(f.c, &ps1);
+    cr_assert_eq(ps1.shards, ps0.shards, "registering creates no data shard");
+    uint64_t up;
+    for (int i = 0; i < 3; i++) {
+        cr_assert(txnwal_find_upper(w, reg[i], &up));
+        cr_assert_eq(up, txnwal_upper(w));
+        cr_assert_null(persist_shard_find(f.c, reg[i]));
+    }
+    cr_assert_not(txnwal_find_upper(w, "t/u9", &up));
+    /* An empty stage is a keepalive: every registered shard advances, nothing loops. */
+    uint64_t u0 = txnwal_upper(w);
+    stage_ok(&f, w, NULL, 0, NULL, 0, &log_upper);
+    cr_assert_eq(txnwal_upper(w), u0 + 1);
+    for (int i = 0; i < 3; i++) {
+        cr_assert(txnwal_find_upper(w, reg[i], &up));
+        cr_assert_eq(up, u0 + 1, "%s", reg[i]);
+    }
+    /* Registering twice, forgetting an unknown one: refused, nothing written. */
+    txnwal_stage *st;
+    cc_err err;
+    cr_assert_eq(txnwal_stage_begin(w, &st, NULL), CC_OK);
+    cr_assert_eq(txnwal_stage_register(st, "t/u1", &err), CC_EXISTS);
+    cr_assert_eq(txnwal_stage_forget(st, "t/u9", &err), CC_NOT_FOUND);
+    cr_assert_eq(txnwal_stage_register(st, "t/u4", &err), CC_OK);
+    cr_assert_eq(txnwal_stage_register(st, "t/u4", &err), CC_EXISTS, "staged counts");
+    cr_assert_eq(txnwal_stage_forget(st, "t/u1", &err), CC_OK);
+    txnwal_stage_abort(st);
+    cr_assert(txnwal_is_registered(w, "t/u1"), "abort undid the forget");
+    cr_assert_not(txnwal_is_registered(w, "t/u4"), "abort undid the register");
+    cr_assert_eq(txnwal_upper(w), u0 + 1);
+    /* Survives a reopen. */
+    txnwal_close(w);
+    pfix_reopen(&f);
+    w = tw_open(&f);
+    txnwal_stats ts;
+    txnwal_stats_get(w, &ts);
+    cr_assert_eq(ts.registered, 3);
+    cr_assert_eq(ts.upper, u0 + 1);
+    for (int i = 0; i < 3; i++)
+        cr_assert(txnwal_is_registered(w, reg[i]));
+    txnwal_close(w);
+    pfix_close(&f);
+}
+
+Test(persist_txnwal, a_staged_forget_drops_the_data_shard_in_the_same_write)
+{
+    pfix f;
+    pfix_open(&f, PERSIST_BACKEND_FILE, NULL);
+    txnwal *w = tw_open(&f);
+    uint64_t log_upper = 0;
+    const char *reg[2] = {"t/u1", "t/u2"};
+    stage_ok(&f, w, reg, 2, NULL, 0, &log_upper);
+    /* t/u1 gets data (and so a shard); t/u2 never does. */
+    persist_shard *d1 = pfix_shard(&f, "t/u1");
+    model m = {0};
+    commit_ok(w, &d1, 1, "v", 1, 0, &m, "row");
+    cr_assert_eq(txnwal_apply_le(w, txnwal_upper(w), NULL), CC_OK);
+    commit_ok(w, &d1, 1, "w", 1, 0, &m, "row2"); /* stays unapplied */
+    persist_stats ps0;
+    persist_client_stats(f.c, &ps0);
+    uint64_t g0 = groups_of(&f);
+    const char *forget[2] = {"t/u1", "t/u2"};
+    stage_ok(&f, w, NULL, 0, forget, 2, &log_upper);
+    cr_assert_eq(groups_of(&f) - g0, 1, "forgets, drop and the caller's append: one write");
+    persist_stats ps1;
+    persist_client_stats(f.c, &ps1);
+    cr_assert_eq(ps1.shards, ps0.shards - 1, "the data shard of t/u1 is dropped");
+    cr_assert_null(persist_shard_find(f.c, "t/u1"));
+    txnwal_stats ts;
+    txnwal_stats_get(w, &ts);
+    cr_assert_eq(ts.registered, 0);
+    cr_assert_eq(ts.txns_entries, 0, "registrations and the outstanding write retracted");
+    txnwal_close(w);
+    pfix_reopen(&f);
+    cr_assert_null(persist_shard_find(f.c, "t/u1"), "dropped after replay too");
+    w = tw_open(&f);
+    txnwal_stats_get(w, &ts);
+    cr_assert_eq(ts.registered, 0);
+    cr_assert_eq(ts.unapplied, 0);
+    cr_assert_eq(trace_count(pfix_shard(&f, "txns"), f.c), 0);
+    txnwal_close(w);
+    model_free(&m);
+    pfix_close(&f);
+}
+
+Test(persist_txnwal, advance_each_moves_every_physical_upper_one_by_one)
+{
+    pfix f;
+    pfix_open(&f, PERSIST_BACKEND_MEM, NULL);
+    txnwal *w = tw_open(&f);
+    uint64_t log_upper = 0;
+    char ids[50][16];
+    const char *reg[50];
+    for (int i = 0; i < 50; i++) {
+        snprintf(ids[i], sizeof ids[i], "t/u%d", i);
+        reg[i] = ids[i];
+    }
+    stage_ok(&f, w, reg, 50, NULL, 0, &log_upper);
+    /* One of them has an unapplied write: the ablation must leave it alone. */
+    persist_shard *busy = pfix_shard(&f, "t/u7");
+    model m = {0};
+    commit_ok(w, &busy, 1, "v", 1, 0, &m, "row");
+    persist_batch *b;
+    txnwal_stage *st;
+    cc_err err;
+    cr_assert_eq(persist_batch_new(f.c, &b, NULL), CC_OK);
+    cr_assert_eq(txnwal_stage_begin(w, &st, NULL), CC_OK);
+    uint64_t at;
+    cr_assert_eq(txnwal_stage_add(st, b, &at, &err), CC_OK, "%s", err.msg);
+    size_t n = 0;
+    cr_assert_eq(txnwal_stage_advance_each(st, b, &n, &err), CC_OK, "%s", err.msg);
+    cr_assert_eq(n, 49);
+    cr_assert_eq(persist_batch_commit(b, NULL, NULL, &err), CC_OK, "%s", err.msg);
+    txnwal_stage_commit(st);
+    persist_batch_free(b);
+    for (int i = 0; i < 50; i++) {
+        persist_shard *s = persist_shard_find(f.c, reg[i]);
+        cr_assert_not_null(s, "materialised: %s", reg[i]);
+        if (i == 7)
+            cr_assert_lt(persist_shard_upper(s), at + 1, "the busy shard is not advanced");
+        else
+            cr_assert_eq(persist_shard_upper(s), at + 1, "%s", reg[i]);
+        cr_assert_eq(txnwal_logical_upper(w, s), at + 1);
+    }
+    tsnap_expect(w, busy, &m, at, "the busy shard's write is still seen");
+    txnwal_close(w);
+    model_free(&m);
+    pfix_close(&f);
+}
+
+Test(persist_txnwal, a_big_stage_registers_and_forgets_in_one_append)
+{
+    /* Enough ids that the stage's overlay outgrows a scan and becomes a map. */
+    pfix f;
+    pfix_open(&f, PERSIST_BACKEND_FILE, NULL);
+    txnwal *w = tw_open(&f);
+    uint64_t log_upper = 0;
+    pfix_shard(&f, "log");
+    char ids[100][16];
+    const char *p[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(ids[i], sizeof ids[i], "t/u%d", i);
+        p[i] = ids[i];
+    }
+    stage_ok(&f, w, p, 30, NULL, 0, &log_upper); /* t/u0 .. t/u29 registered */
+    persist_batch *b;
+    txnwal_stage *st;
+    cc_err err;
+    cr_assert_eq(persist_batch_new(f.c, &b, NULL), CC_OK);
+    cr_assert_eq(txnwal_stage_begin(w, &st, NULL), CC_OK);
+    for (int i = 30; i < 100; i++) /* 70 new ones */
+        cr_assert_eq(txnwal_stage_register(st, p[i], &err), CC_OK, "%s", err.msg);
+    for (int i = 0; i < 100; i += 2) /* forget every even one: old and staged alike */
+        cr_assert_eq(txnwal_stage_forget(st, p[i], &err), CC_OK, "%s: %s", p[i], err.msg);
+    cr_assert_eq(txnwal_stage_forget(st, p[4], &err), CC_NOT_FOUND, "forgotten already");
+    cr_assert_eq(txnwal_stage_register(st, p[31], &err), CC_EXISTS, "staged already");
+    cr_assert_eq(txnwal_stage_register(st, p[4], &err), CC_OK, "registered again after a forget");
+    cr_assert_eq(txnwal_stage_forget(st, p[4], &err), CC_OK, "and forgotten once more");
+    cr_assert_eq(txnwal_stage_forget(st, p[4], &err), CC_NOT_FOUND, "the earlier forget holds");
+    uint64_t g0 = groups_of(&f);
+    cr_assert_eq(txnwal_stage_add(st, b, NULL, &err), CC_OK, "%s", err.msg);
+    cr_assert_eq(persist_batch_commit(b, NULL, NULL, &err), CC_OK, "%s", err.msg);
+    txnwal_stage_commit(st);
+    persist_batch_free(b);
+    cr_assert_eq(groups_of(&f) - g0, 1);
+    txnwal_stats ts;
+    txnwal_stats_get(w, &ts);
+    cr_assert_eq(ts.registered, 50);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(txnwal_is_registered(w, p[i]), i % 2 == 1, "%s", p[i]);
+    txnwal_close(w);
+    pfix_reopen(&f);
+    w = tw_open(&f);
+    txnwal_stats_get(w, &ts);
+    cr_assert_eq(ts.registered, 50, "after reopen");
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(txnwal_is_registered(w, p[i]), i % 2 == 1, "%s after reopen", p[i]);
+    txnwal_close(w);
+    pfix_close(&f);
+}

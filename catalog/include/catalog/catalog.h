@@ -294,6 +294,27 @@ typedef enum cat_check_mode {
     CAT_CHECK_FULL = 3,        /* cat_check over everything: O(n), an ablation for benchmarks */
 } cat_check_mode;
 
+/*
+ * Ablations, for benchmarks only (cowcat.h's COWCAT_ABLATE_*): each switches
+ * back on an O(n)-per-DDL behaviour the design removes; results stay the
+ * same, only the cost changes. (The full consistency check on every commit
+ * is cat_options.check = CAT_CHECK_FULL.)
+ */
+typedef enum cat_ablation {
+    /* cat_txn_begin deep-copies every map of the published version into
+     * fresh maps (and the commit drops the old ones): O(n) per transaction
+     * instead of the O(1) clone. */
+    CAT_ABLATE_CLONE = 1u << 0,
+    /* Each create allocates its id and OID in a durable transaction of its
+     * own (dur_txn_allocate_apart: one more compare_and_append and fsync per
+     * create) instead of inside the DDL's commit. */
+    CAT_ABLATE_ALLOC = 1u << 1,
+    /* Limits are checked against counts made by scanning (every object for
+     * the kinds, every member for a schema or database) instead of the
+     * counters; the scans must agree with the counters (asserted in debug). */
+    CAT_ABLATE_LIMITS = 1u << 2,
+} cat_ablation;
+
 typedef struct cat_options {
     cat_parse_fn parse; /* for cat_check of create_sql; may be NULL */
     void *parse_arg;
@@ -303,7 +324,19 @@ typedef struct cat_options {
     /* Hash of name keys (NULL: XXH3 with the process seed); tests plug in a
      * degenerate one to exercise the collision path. */
     uint64_t (*name_hash)(const void *p, size_t n);
+    uint32_t ablate; /* cat_ablation bits; 0 (the default): none */
 } cat_options;
+
+/* How often the O(n) paths of the ablations (and CAT_CHECK_FULL) ran. */
+typedef struct cat_stats {
+    uint64_t deep_clones; /* CAT_ABLATE_CLONE: transactions begun on a deep copy */
+    uint64_t alloc_apart; /* CAT_ABLATE_ALLOC: separate durable allocation transactions */
+    uint64_t limit_scans; /* CAT_ABLATE_LIMITS: commits whose limit check scanned */
+    uint64_t full_checks; /* CAT_CHECK_FULL: full checks run by commits */
+} cat_stats;
+
+/* A copy of the counters (any thread; relaxed, may miss a commit in flight). */
+void cat_stats_get(cat_catalog *cat, cat_stats *out);
 
 /*
  * Opens the catalog over a writable dur (borrowed; must outlive the

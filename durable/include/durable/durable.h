@@ -164,14 +164,48 @@ typedef enum dur_names {
     DUR_NAMES_EXTERNAL = 1,
 } dur_names;
 
+/*
+ * How a writer's commit brings the cached Snapshot up to date. DELTA: the
+ * commit's changes are applied to the previous version (O(changes log n)).
+ * REBUILD — an ablation for benchmarks: the Snapshot is rebuilt from the
+ * shard's whole consolidated contents, as dur_open loads it (O(n) per
+ * commit). Followed appends always apply the delta.
+ */
+typedef enum dur_snapshot_mode {
+    DUR_SNAPSHOT_DELTA = 0,
+    DUR_SNAPSHOT_REBUILD = 1,
+} dur_snapshot_mode;
+
+/*
+ * How a writer's commit advances the frontiers of the tables' data shards
+ * (txn-wal, see "tables" below). TXNS: the commit's one append to the txns
+ * shard advances every registered table's logical upper at once. EACH: the
+ * `advance` ablation (benchmarks only) — the commit also appends, in the
+ * same record, an empty batch to EVERY table's data shard, the per-table
+ * O(n) work txn-wal removes (counted in dur_tables_stats.advance_runs).
+ */
+typedef enum dur_advance {
+    DUR_ADVANCE_TXNS = 0,
+    DUR_ADVANCE_EACH = 1,
+} dur_advance;
+
 typedef struct dur_options {
     dur_mode mode;
     uint64_t deploy_generation; /* a writer with a lower generation than stored is refused */
     const char *shard_id;       /* NULL: "catalog" */
     dur_follow_fn on_change;    /* read-only only; may be NULL */
     void *on_change_arg;
-    dur_names names; /* default DUR_NAMES_CHECKED */
+    dur_names names;            /* default DUR_NAMES_CHECKED */
+    dur_snapshot_mode snapshot; /* default DUR_SNAPSHOT_DELTA */
+    dur_advance advance;        /* writer: default DUR_ADVANCE_TXNS */
 } dur_options;
+
+typedef struct dur_stats {
+    uint64_t snapshot_rebuilds; /* DUR_SNAPSHOT_REBUILD: Snapshots rebuilt by commits */
+} dur_stats;
+
+/* A copy of the counters (any thread; relaxed). */
+void dur_stats_get(dur_catalog *cat, dur_stats *out);
 
 /* --- open, close ----------------------------------------------------------- */
 
@@ -180,9 +214,11 @@ typedef struct dur_options {
  * catalog): loads the consolidated snapshot into the cached Snapshot (audit
  * log counted, not loaded). Writable: bootstraps an empty shard in one
  * transaction, upgrades the format version if older, and bumps the fence
- * token — all in ONE append. Read-only: starts following the shard.
- * Errors: FENCED (the stored generation is newer), CORRUPT (undecodable entry
- * or a diff other than +1), INVALID, NOMEM, IO, UPPER_MISMATCH (lost a race
+ * token — all in ONE append — and opens txn-wal over the txns shard, whose
+ * registrations must agree with the tables (see "tables"). Read-only: starts
+ * following the shard. Errors: FENCED (the stored generation is newer),
+ * CORRUPT (undecodable entry, a diff other than +1, registrations that
+ * disagree with the tables), INVALID, NOMEM, IO, UPPER_MISMATCH (lost a race
  * with another writer; retry).
  */
 cc_code dur_open(persist_client *c, const dur_options *opts, dur_catalog **out, cc_err *err);
@@ -346,8 +382,10 @@ size_t dur_txn_pending_count(const dur_txn *txn);
 
 /*
  * Commits: ONE compare_and_append at [upper, upper + 1) with -old/+new per
- * changed key (nothing at all if nothing changed), then applies the delta to
- * the cached Snapshot. *changes (may be NULL) gets the applied changes (new;
+ * changed key (nothing at all if nothing changed) — in one persist record
+ * with txn-wal's part (tables created / dropped; see "tables") and, every
+ * DUR_SINCE_LAG commits, the catalog shard's since move — then applies the
+ * delta to the cached Snapshot. *changes (may be NULL) gets the applied changes (new;
  * free with dur_changes_free). Always frees txn. Errors: FENCED (a newer
  * writer appeared; the catalog is fenced for good), UPPER_MISMATCH (the shard
  * moved without a newer fence: the snapshot is caught up, retry), IO, NOMEM
@@ -367,6 +405,66 @@ void dur_txn_abort(dur_txn *txn);
  * DDL path avoids; kept for callers and for benchmark ablations).
  */
 cc_code dur_allocate_id(dur_catalog *cat, const char *name, uint64_t *id, cc_err *err);
+
+/*
+ * An ablation for benchmarks (what the DDL path avoids): allocates the next
+ * id of allocator name — and, if oid is not NULL, an OID — as txn would, but
+ * in a durable transaction of its own that writes the allocators (one
+ * compare_and_append, one fsync), committed now; txn then continues on the
+ * version that commit made. The ids are spent even if txn aborts (gaps,
+ * never reuse). txn must not have written those allocators itself (INVALID).
+ * Errors: those of dur_txn_allocate_id / _oid and dur_txn_commit.
+ */
+cc_code dur_txn_allocate_apart(dur_txn *txn, const char *name, uint64_t *id, uint32_t *oid,
+                               cc_err *err);
+
+/* --- tables: txn-wal registration of their data shards ---------------------------- */
+
+/*
+ * Every table (an item of kind TABLE; views, materialized views, indexes and
+ * types have no data shard here) owns a data shard, "t/<item id>" ("t/u7"),
+ * registered with txn-wal (persist/txnwal.h) over the catalog's txns shard
+ * (named by the txn_wal_shard collection; "txns" by default). A writer's
+ * commit derives the registrations from its own changes — an inserted table
+ * is REGISTERed, a deleted one FORGOTten (its data shard dropped), whatever
+ * op deleted it (DROP, CASCADE, a schema or database going) — and writes them
+ * with the catalog updates in ONE persist record (persist_batch): one durable
+ * write per commit, as before. Every appending commit also appends to the
+ * txns shard (empty when no table came or went), so each commit advances the
+ * logical upper of every table, max(physical upper, txns upper), with no
+ * per-table work; a data shard that is never written exists only as its txns
+ * entry. A writable open checks that the registrations and the tables agree
+ * (O(n), like the load itself); an empty txns shard beside existing tables (a
+ * catalog written before txn-wal, or restored from a dump) has them all
+ * registered by the open's own commit. Read-only catalogs have no txn-wal.
+ */
+typedef struct dur_tables_stats {
+    uint64_t registered;   /* data shards registered with txn-wal */
+    uint64_t txns_upper;   /* the txns shard's upper: every table's logical upper is >= it */
+    uint64_t advance_runs; /* commits that advanced every data shard one by one (ablation) */
+    uint64_t advanced;     /* data shard appends those commits made */
+} dur_tables_stats;
+
+/* Writer statistics (zeros for a read-only catalog). Thread-safe. */
+void dur_tables_stats_get(dur_catalog *cat, dur_tables_stats *out);
+
+/* The data shard id of table item id into buf (at least 32 bytes): "t/u7". Returns buf. */
+const char *dur_table_shard_id(const Cowcat__Catalog__CatalogId *id, char *buf);
+
+/*
+ * The logical upper of table id's data shard. Thread-safe. Errors: NOT_FOUND
+ * (no such registered table), INVALID (read-only catalog: no txn-wal).
+ */
+cc_code dur_table_upper(dur_catalog *cat, const Cowcat__Catalog__CatalogId *id, uint64_t *upper,
+                        cc_err *err);
+
+/*
+ * Checks that every table of the published version has a txn-wal
+ * registration and every registration a table (O(n) in the items). Any
+ * thread (pin a reader of dur_catalog_domain first). A read-only catalog
+ * passes trivially. Errors: CORRUPT naming the first disagreement, NOMEM.
+ */
+cc_code dur_tables_check(dur_catalog *cat, cc_err *err);
 
 /* --- the audit log ------------------------------------------------------------ */
 

@@ -11,6 +11,8 @@
  * ts is in [expected_upper, new_upper); it then moves upper to new_upper.
  * Otherwise it fails with CC_UPPER_MISMATCH (and the current upper) or
  * CC_INVALID, and nothing is written. An empty batch only advances the upper.
+ * A persist_batch makes compare_and_appends (and since moves and drops) on
+ * several shards one atomic durable write: one record, all or nothing.
  *
  * The trace of a shard is its consolidated contents at the current upper: a
  * persistent ordered map (key, value) -> net diff with zero-diff entries gone.
@@ -61,6 +63,18 @@ typedef enum persist_sync {
     PERSIST_SYNC_NONE = 1,  /* no syncs: survives kill -9, not power loss; for benchmarks */
 } persist_sync;
 
+/*
+ * How an append is folded into a shard's trace. INCREMENTAL: each update is
+ * one ordered-map write, O(m log n). SORT — an ablation for benchmarks: the
+ * whole trace and the new updates are copied into an array, sorted,
+ * consolidated and the map rebuilt, O(n log n) per append (replay at open
+ * stays incremental).
+ */
+typedef enum persist_trace_mode {
+    PERSIST_TRACE_INCREMENTAL = 0,
+    PERSIST_TRACE_SORT = 1,
+} persist_trace_mode;
+
 typedef struct persist_options {
     persist_backend_kind backend;
     const char *data_dir;      /* file backend: the data directory (created if missing) */
@@ -69,6 +83,7 @@ typedef struct persist_options {
     uint64_t segment_bytes;    /* file backend: log segment size; 0 = 64 MiB */
     uint64_t rollup_min_bytes; /* roll up once this much log has accumulated and it
                                   exceeds the last rollup's size; 0 = 16 MiB */
+    persist_trace_mode trace;  /* default PERSIST_TRACE_INCREMENTAL */
 } persist_options;
 
 /* One update. Borrowed views: the bytes need only live for the call. */
@@ -80,12 +95,13 @@ typedef struct persist_update {
 } persist_update;
 
 typedef struct persist_stats {
-    uint64_t shards;
+    uint64_t shards;     /* shards in memory (a drop removes one; lazy ones count) */
     uint64_t appends;    /* successful compare_and_appends since open */
     uint64_t wal_groups; /* durable writes (file backend) */
     uint64_t wal_fsyncs;
     uint64_t wal_bytes;
     uint64_t rollups;
+    uint64_t trace_sorts; /* PERSIST_TRACE_SORT: traces rebuilt by sorting */
 } persist_stats;
 
 /*
@@ -114,12 +130,37 @@ cc_code persist_client_rollup(persist_client *c, cc_err *err);
 
 /*
  * The shard named id (1..255 bytes), creating it durably (upper 0, since 0)
- * if it does not exist. The handle lives until the client is closed.
+ * if it does not exist. The handle lives until the client is closed or the
+ * shard is dropped (persist_batch_drop).
  * Errors: INVALID, IO, NOMEM.
  */
 cc_code persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_err *err);
 
-/* The shard's name (borrowed, valid while the client is open). */
+/*
+ * As persist_shard_open, but a missing shard is made in memory only, with no
+ * durable write: an empty shard (upper 0, since 0, no updates) and a missing
+ * one look the same to every reader, so the shard reaches the log with its
+ * first append or since move (after a reopen that precedes it, this call
+ * makes it again, identical). For the many data shards txn-wal manages, of
+ * which most are never written. Errors: INVALID, NOMEM.
+ */
+cc_code persist_shard_open_lazy(persist_client *c, const char *id, persist_shard **out,
+                                cc_err *err);
+
+/* The shard named id if it exists in memory (opened, or recovered), else NULL. */
+persist_shard *persist_shard_find(persist_client *c, const char *id);
+
+/*
+ * Looks key up in the shard's consolidated contents at its upper: true if
+ * some (key, value) has a non-zero net diff, in which case the first such
+ * value in value order is copied into buf (at most cap bytes; *len, may be
+ * NULL, gets its full length) and its diff into *diff (may be NULL).
+ * O(log n) under the shard's lock, no allocation for keys under 254 bytes.
+ */
+bool persist_shard_lookup(persist_shard *s, pmap_bytes key, void *buf, size_t cap, size_t *len,
+                          int64_t *diff);
+
+/* The shard's name (borrowed, valid while the client is open and the shard not dropped). */
 const char *persist_shard_id(const persist_shard *s);
 
 uint64_t persist_shard_upper(persist_shard *s);
@@ -210,5 +251,65 @@ void persist_listen_stop(persist_listener *l);
  * updates stay only in the consolidated trace. Durable. Errors: INVALID, IO.
  */
 cc_code persist_downgrade_since(persist_shard *s, uint64_t since, cc_err *err);
+
+/*
+ * Batches: one atomic write to several shards of a client.
+ *
+ * A batch collects compare_and_appends (at most one per shard), since moves
+ * and drops, and commits them as ONE durable record: one log frame, one
+ * fdatasync, group-committed with concurrent appenders like any append, and
+ * replayed with every part or with none (a torn frame is cut as a whole).
+ * Commit checks every expected upper first, under the locks of all the
+ * shards involved, and writes nothing unless all of them match; it then
+ * applies the appends (listeners called as for compare_and_append), then
+ * the since moves, then the drops. Dropping a shard frees its memory when
+ * the commit returns (the handle is invalid from then on; the caller makes
+ * sure nobody else uses it) and its state leaves the log at the next rollup;
+ * a later open of the same id makes a new, empty shard.
+ *
+ * Updates are borrowed until the batch is committed or freed. One thread
+ * builds and commits a batch; batches and single appends on other threads
+ * may run concurrently (shard locks are taken in a fixed order).
+ */
+typedef struct persist_batch persist_batch;
+
+/* A new, empty batch on client c. Errors: NOMEM. */
+cc_code persist_batch_new(persist_client *c, persist_batch **out, cc_err *err);
+
+/* Frees a batch (committed or not). b may be NULL. */
+void persist_batch_free(persist_batch *b);
+
+/*
+ * Adds a compare_and_append of updates[0..n) on s at [expected_upper,
+ * new_upper), with persist_compare_and_append's rules (checked here: INVALID
+ * for a bad range, a ts outside it, a diff of 0, a shard of another client
+ * or a second append to s). Errors: INVALID, NOMEM.
+ */
+cc_code persist_batch_append(persist_batch *b, persist_shard *s, const persist_update *updates,
+                             size_t n, uint64_t expected_upper, uint64_t new_upper, cc_err *err);
+
+/*
+ * Adds a since move of s (applied after the batch's appends; a value not
+ * above the shard's since at commit is ignored, one above its upper then
+ * fails the commit with INVALID). Errors: INVALID, NOMEM.
+ */
+cc_code persist_batch_since(persist_batch *b, persist_shard *s, uint64_t since, cc_err *err);
+
+/* Adds a drop of s (after everything else in the batch). Errors: INVALID, NOMEM. */
+cc_code persist_batch_drop(persist_batch *b, persist_shard *s, cc_err *err);
+
+/* Number of shards the batch touches (for tests and ablation counters). */
+size_t persist_batch_shards(const persist_batch *b);
+
+/*
+ * Commits the batch: returns once it is durable and applied, or with nothing
+ * written. An empty batch writes nothing. On CC_UPPER_MISMATCH *mismatch
+ * (may be NULL) gets the first shard whose upper differed and *current (may
+ * be NULL) that shard's upper. The batch stays allocated (free it). Errors:
+ * UPPER_MISMATCH, INVALID (a since beyond an upper), IO (nothing
+ * acknowledged; no shard changed), NOMEM.
+ */
+cc_code persist_batch_commit(persist_batch *b, persist_shard **mismatch, uint64_t *current,
+                             cc_err *err);
 
 #endif

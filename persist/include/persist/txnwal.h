@@ -21,12 +21,26 @@
  * whether or not its writes were applied yet. An empty commit is a keepalive
  * that advances every table's upper.
  *
+ * Registrations are by data shard id: a registered data shard need not exist
+ * in persist at all. It is materialised (persist_shard_open_lazy, no durable
+ * write) only when something writes it or asks for it, so registering a
+ * table that is never written costs one txns entry and no shard.
+ *
+ * Staging (txnwal_stage_*): REGISTERs and FORGETs, and the advance of every
+ * registered shard's logical upper, become txn-wal's part of a caller's
+ * persist_batch — one append on the txns shard at [upper, upper + 1), plus
+ * the drops of forgotten data shards — so they are durable in the caller's
+ * own write (the durable catalog stages them in the commit of the DDL that
+ * creates or drops the tables) and never cost a second one.
+ *
  * Thread-safety: a txnwal handle serialises its calls on an internal lock;
- * readers (logical_upper) take it briefly.
+ * readers (logical_upper) take it briefly. A stage holds the lock from
+ * txnwal_stage_begin until txnwal_stage_commit / txnwal_stage_abort.
  */
 #ifndef COWCAT_PERSIST_TXNWAL_H
 #define COWCAT_PERSIST_TXNWAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,8 +50,11 @@
 typedef struct txnwal txnwal;
 typedef struct txnwal_txn txnwal_txn;
 
+typedef struct txnwal_stage txnwal_stage;
+
 typedef struct txnwal_stats {
     uint64_t registered;   /* data shards currently registered */
+    uint64_t upper;        /* the txns shard's upper */
     uint64_t unapplied;    /* WRITE entries not yet applied */
     uint64_t txns_entries; /* live entries in the txns shard trace */
     uint64_t commits;
@@ -45,8 +62,10 @@ typedef struct txnwal_stats {
 } txnwal_stats;
 
 /*
- * Opens txn-wal over the txns shard named txns_id on client c (created if
- * missing) and rebuilds its cache from the shard. Errors: IO, NOMEM, CORRUPT.
+ * Opens txn-wal over the txns shard named txns_id on client c (made lazily if
+ * missing: it reaches the log with its first append): counts the
+ * registrations — the shard's trace is the registry, not copied — and
+ * rebuilds the outstanding writes. Errors: IO, NOMEM, CORRUPT.
  */
 cc_code txnwal_open(persist_client *c, const char *txns_id, txnwal **out, cc_err *err);
 
@@ -125,5 +144,80 @@ cc_code txnwal_snapshot(txnwal *w, persist_shard *shard, uint64_t as_of, persist
                         void *arg, cc_err *err);
 
 void txnwal_stats_get(txnwal *w, txnwal_stats *out);
+
+/*
+ * As txnwal_logical_upper, by data shard id (the shard need not exist): true
+ * and *upper = max(physical upper, txns upper) if id is registered, false
+ * otherwise. O(1).
+ */
+bool txnwal_find_upper(txnwal *w, const char *id, uint64_t *upper);
+
+/* Whether data shard id is registered. O(1). */
+bool txnwal_is_registered(txnwal *w, const char *id);
+
+/*
+ * Checks, under the handle's lock (so no stage commits meanwhile), that the
+ * registered data shards are exactly the ids next yields: next(arg, &id)
+ * returns each expected id (borrowed until its next call) and false at the
+ * end. O(k) lookups. Errors: CORRUPT naming the first id missing, or the
+ * count of registrations nobody expects.
+ */
+cc_code txnwal_check_registered(txnwal *w, bool (*next)(void *arg, const char **id), void *arg,
+                                cc_err *err);
+
+/* --- staging into a caller's batch ------------------------------------------------ */
+
+/*
+ * Starts staging: takes the handle's lock until txnwal_stage_commit or
+ * txnwal_stage_abort (every other call on w waits). Errors: NOMEM.
+ */
+cc_code txnwal_stage_begin(txnwal *w, txnwal_stage **out, cc_err *err);
+
+/*
+ * Stages a REGISTER of data shard id (1..255 bytes; it need not exist and is
+ * not created). Errors: EXISTS (already registered, or staged), INVALID, NOMEM.
+ */
+cc_code txnwal_stage_register(txnwal_stage *st, const char *id, cc_err *err);
+
+/*
+ * Stages a FORGET of data shard id: its REGISTER entry and any WRITE entries
+ * are retracted and its data shard, if it exists in persist, is dropped by
+ * the same batch (memory now, state at the next rollup) — forgetting is for
+ * data that goes away with its table. Errors: NOT_FOUND (not registered),
+ * NOMEM.
+ */
+cc_code txnwal_stage_forget(txnwal_stage *st, const char *id, cc_err *err);
+
+/*
+ * Adds txn-wal's part to b: one append to the txns shard over [upper,
+ * upper + 1) with the staged REGISTER (+1) and FORGET (-1) entries — an empty
+ * one when nothing was staged: a keepalive, so every commit of the caller
+ * advances the logical upper of every registered data shard, with no loop
+ * over them — the txns shard's since moved to its new upper - 1 (only the
+ * latest snapshot is ever read), and the drops of forgotten data shards.
+ * *at (may be NULL) gets the commit time. Call once per stage. Errors: NOMEM.
+ */
+cc_code txnwal_stage_add(txnwal_stage *st, persist_batch *b, uint64_t *at, cc_err *err);
+
+/*
+ * The `advance` ablation (benchmarks only): after txnwal_stage_add, also
+ * adds to b an empty append moving EACH registered data shard's physical
+ * upper to the commit's new upper (materialising every data shard), with its
+ * since following — the per-table O(n) work txn-wal exists to avoid.
+ * Shards with unapplied writes are left alone (advancing them would hide the
+ * writes). *n gets the number of data shards advanced. Errors: NOMEM.
+ */
+cc_code txnwal_stage_advance_each(txnwal_stage *st, persist_batch *b, size_t *n, cc_err *err);
+
+/*
+ * The batch that carried the stage is durable: updates the cache (the
+ * registrations, the txns upper), releases the lock and frees st. Cannot
+ * fail: everything it needs was allocated while staging.
+ */
+void txnwal_stage_commit(txnwal_stage *st);
+
+/* The batch failed or was never committed: drops the staged work, releases
+ * the lock and frees st (NULL is a no-op). */
+void txnwal_stage_abort(txnwal_stage *st);
 
 #endif
