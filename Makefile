@@ -2,13 +2,15 @@
 #   make run    installs what is missing, builds, runs the main job
 #   make test   installs what is missing, builds, runs every test
 # Further targets: test-long (long crash loops), asan, tsan (sanitizer builds +
-# tests), bench (all figures, JSON), clean. BUILD_DIR, JOBS and BUILD_TYPE may be overridden.
+# tests), fuzz (libFuzzer targets), bench (all figures, JSON), ddl-bench (the
+# DDL scaling experiment), clean.
+# BUILD_DIR, JOBS and BUILD_TYPE may be overridden.
 BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-long asan tsan bench format clean
+.PHONY: all deps build run test test-long asan tsan fuzz bench ddl-bench format clean
 
 all: build
 
@@ -42,6 +44,15 @@ tsan: deps
 	@cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && ctest --output-on-failure -L "stress|crash"
 
+# The libFuzzer targets (tests/fuzz/README.md): the fuzz build in build-fuzz
+# (clang-14, every library instrumented), the seeds and regression inputs
+# replayed, then each target for SECONDS with a printed seed. Skipped (with a
+# message) without clang-14 and libfuzzer-14-dev.
+SECONDS ?= 60
+fuzz: deps
+	@JOBS=$(JOBS) sh tests/fuzz/run.sh build-fuzz $(SECONDS); rc=$$?; \
+	    if [ $$rc -eq 77 ]; then exit 0; fi; exit $$rc
+
 bench: build
 	$(BUILD_DIR)/bench/pmap_bench --json
 	$(BUILD_DIR)/bench/persist_bench --json
@@ -50,9 +61,21 @@ bench: build
 	$(BUILD_DIR)/bench/pgwire_bench --json
 	$(BUILD_DIR)/bench/tools_bench --json
 
+# The DDL scaling experiment (docs/BENCHMARKS.md, "ddl_bench"): cowcat embedded
+# and over pgwire against PostgreSQL 15 and SQLite, 0 to 100k tables, durable;
+# writes ddl_bench.json and ddl_bench.svg here, the markdown tables to stdout.
+# Installs postgresql-15 if missing (scripts/deps.sh --bench). DDL_BENCH_FLAGS
+# adds or overrides flags (e.g. DDL_BENCH_FLAGS="--durability fsync,none").
+DDL_BENCH_FLAGS ?=
+ddl-bench: build
+	@scripts/deps.sh --bench
+	$(BUILD_DIR)/bench/ddl_bench/ddl_bench --scales 0,1000,10000,100000 \
+	    --target embedded,pgwire,postgres,sqlite --samples 50 \
+	    --json ddl_bench.json --plot ddl_bench.svg $(DDL_BENCH_FLAGS)
+
 # Reformats every C file git tracks with .clang-format.
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format --style=file -i
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

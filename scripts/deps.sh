@@ -8,9 +8,12 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libxxhash-dev libcriterion-dev
       libck-dev liburcu-dev libprotobuf-c-dev protobuf-c-compiler libpg-query-dev
-      libssl-dev libpq-dev postgresql-client)
+      libssl-dev libpq-dev postgresql-client libsqlite3-dev)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(hyperfine)
+  pkgs+=(hyperfine postgresql-15)   # postgresql-15: ddl_bench's postgres target
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+  pkgs+=(clang-14 libfuzzer-14-dev)  # tests/fuzz: the libFuzzer build
 fi
 
 missing=()
