@@ -604,6 +604,11 @@ main(int argc, char **argv)
             if (!jnum(&o, "errors", &errors) || errors != 0 || !jnum(&o, "ddl_per_s", &num))
                 rc = fail(ln, "a --clients line with errors or without ddl_per_s%s", "");
             clients++;
+        } else if (target != NULL && dur != NULL && abl != NULL && jget(&o, "build_s") != NULL) {
+            double from, objects;
+            if (!jnum(&o, "build_s", &num) || !(num > 0) || !jnum(&o, "build_from", &from) ||
+                !jnum(&o, "objects", &objects) || !(from < objects))
+                rc = fail(ln, "a bad build line (%s)", line);
         } else if (target != NULL && dur != NULL && abl != NULL && ddl != NULL) {
             int t = index_of(x.targets, x.ntargets, target), d = index_of(x.durs, x.ndurs, dur);
             int a = abl[0] == '\0' ? 0 : 1 + index_of(x.ablates, x.nablates, abl);

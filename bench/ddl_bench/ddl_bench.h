@@ -170,6 +170,8 @@ struct ddlb_inst {
     char skip_reason[1024];
     ddlb_cell cells[DDLB_MAX_SCALES][DDLB_NDDL];
     ddlb_clients_result clients[DDLB_MAX_SCALES][DDLB_MAX_CLIENTS];
+    long build_from[DDLB_MAX_SCALES]; /* bt_ tables before this scale's build */
+    double build_s[DDLB_MAX_SCALES];  /* seconds of its build transactions (0: none) */
 };
 
 /* targets.c / peers.c */

@@ -200,11 +200,18 @@ reconnect(ddlb_inst *in, uint32_t mask, ddlb_err *e)
     return in->target->connect(in, &in->conn, e);
 }
 
-/* Grows in's catalog to scale tables and checks the count. */
+/*
+ * Grows in's catalog to scale index si's tables and checks the count. The
+ * build transactions are timed (build_from/build_s), the count and settle
+ * are not.
+ */
 static int
-build(run *r, ddlb_inst *in, long scale, ddlb_err *e)
+build(run *r, ddlb_inst *in, int si, ddlb_err *e)
 {
     const ddlb_config *cfg = r->cfg;
+    long scale = cfg->scales[si];
+    in->build_from[si] = in->objects;
+    in->build_s[si] = 0;
     if (in->objects > scale) {
         ddlb_err_set(e, "%s holds %ld tables, more than the scale %ld", in->label, in->objects,
                      scale);
@@ -238,6 +245,7 @@ build(run *r, ddlb_inst *in, long scale, ddlb_err *e)
             ddlb_progress(cfg, what, (double)(in->objects - from), (double)(scale - from),
                           "tables", t0, &drawn);
         }
+        in->build_s[si] = (ddlb_now_us() - t0) / 1e6;
         ddlb_progress_end(cfg);
         free(sql);
     }
@@ -902,7 +910,7 @@ main(int argc, char **argv)
 
     for (int si = 0; si < cfg.nscales; si++) {
         for (int i = 0; i < r.n; i++)
-            if (!r.in[i]->skipped && build(&r, r.in[i], cfg.scales[si], &e) != DDLB_OK)
+            if (!r.in[i]->skipped && build(&r, r.in[i], si, &e) != DDLB_OK)
                 return fatal(&r, &e);
         if (ddlb_fdatasync_floor(cfg.workdir, cfg.floor_samples, &cfg.floor_p50[si],
                                  &cfg.floor_p95[si], &e) != DDLB_OK)

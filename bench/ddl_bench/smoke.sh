@@ -26,6 +26,8 @@ done
 "$check" --json "$out/all.json" --samples 5 --scales 0,200 --targets "$targets" \
     --svg "$out/all.svg"
 grep -q '^| CREATE TABLE |' "$out/all.md"
+grep -q '^Builds: 0 → 200 tables' "$out/all.md"
+grep -q '"build_s"' "$out/all.json"
 
 "$bench" --quiet --scales 0,200 --samples 5 --target embedded --durability fsync,none \
     --ablate check --json "$out/ablate.json" >"$out/ablate.md"
