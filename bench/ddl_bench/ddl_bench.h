@@ -204,6 +204,10 @@ struct pg_conn;
 int ddlb_pq_open(const char *conninfo, struct pg_conn **out, ddlb_err *e); /* notices muted */
 int ddlb_pq_exec(struct pg_conn *pg, const char *sql, ddlb_err *e);
 int ddlb_pq_count(struct pg_conn *pg, const char *sql, long *out, ddlb_err *e);
+/* A ddlb_conn over libpq (handle: the PGconn): connect, exec/exec_batch, disconnect. */
+int ddlb_pq_connect(ddlb_inst *in, const char *conninfo, ddlb_conn **out, ddlb_err *e);
+int ddlb_pq_conn_exec(ddlb_conn *c, const char *sql, ddlb_err *e);
+void ddlb_pq_disconnect(ddlb_conn *c);
 
 /* report.c */
 void ddlb_cell_finish(ddlb_cell *c);

@@ -254,27 +254,8 @@ pg_stop(ddlb_inst *in)
 static int
 pg_connect(ddlb_inst *in, ddlb_conn **out, ddlb_err *e)
 {
-    pgpeer *p = in->priv;
-    ddlb_conn *c = calloc(1, sizeof *c);
-    struct pg_conn *pg;
-    if (c == NULL) {
-        ddlb_err_set(e, "out of memory");
-        return DDLB_FAIL;
-    }
-    if (ddlb_pq_open(p->conninfo, &pg, e) != DDLB_OK) {
-        free(c);
-        return DDLB_FAIL;
-    }
-    c->in = in;
-    c->handle = pg;
-    *out = c;
-    return DDLB_OK;
-}
-
-static int
-pg_exec(ddlb_conn *c, const char *sql, ddlb_err *e)
-{
-    return ddlb_pq_exec(c->handle, sql, e);
+    const pgpeer *p = in->priv;
+    return ddlb_pq_connect(in, p->conninfo, out, e);
 }
 
 static int
@@ -294,24 +275,15 @@ pg_settle(ddlb_conn *c, ddlb_err *e)
     return ddlb_pq_exec(c->handle, "CHECKPOINT", e);
 }
 
-static void
-pg_disconnect(ddlb_conn *c)
-{
-    if (c == NULL)
-        return;
-    PQfinish(c->handle);
-    free(c);
-}
-
 const ddlb_target ddlb_target_postgres = {
     .name = "postgres",
     .start = pg_start,
     .connect = pg_connect,
-    .exec = pg_exec,
-    .exec_batch = pg_exec,
+    .exec = ddlb_pq_conn_exec,
+    .exec_batch = ddlb_pq_conn_exec,
     .count_tables = pg_count,
     .settle = pg_settle,
-    .disconnect = pg_disconnect,
+    .disconnect = ddlb_pq_disconnect,
     .stop = pg_stop,
     .available = pg_available,
 };

@@ -334,17 +334,16 @@ ddlb_pq_count(PGconn *pg, const char *sql, long *out, ddlb_err *e)
     return rc;
 }
 
-static int
-pgwire_connect(ddlb_inst *in, ddlb_conn **out, ddlb_err *e)
+int
+ddlb_pq_connect(ddlb_inst *in, const char *conninfo, ddlb_conn **out, ddlb_err *e)
 {
-    server *s = in->priv;
     ddlb_conn *c = calloc(1, sizeof *c);
     PGconn *pg;
     if (c == NULL) {
         ddlb_err_set(e, "out of memory");
         return DDLB_FAIL;
     }
-    if (ddlb_pq_open(s->conninfo, &pg, e) != DDLB_OK) {
+    if (ddlb_pq_open(conninfo, &pg, e) != DDLB_OK) {
         free(c);
         return DDLB_FAIL;
     }
@@ -354,10 +353,26 @@ pgwire_connect(ddlb_inst *in, ddlb_conn **out, ddlb_err *e)
     return DDLB_OK;
 }
 
-static int
-pgwire_exec(ddlb_conn *c, const char *sql, ddlb_err *e)
+int
+ddlb_pq_conn_exec(ddlb_conn *c, const char *sql, ddlb_err *e)
 {
     return ddlb_pq_exec(c->handle, sql, e);
+}
+
+void
+ddlb_pq_disconnect(ddlb_conn *c)
+{
+    if (c == NULL)
+        return;
+    PQfinish(c->handle);
+    free(c);
+}
+
+static int
+pgwire_connect(ddlb_inst *in, ddlb_conn **out, ddlb_err *e)
+{
+    const server *s = in->priv;
+    return ddlb_pq_connect(in, s->conninfo, out, e);
 }
 
 static int
@@ -366,25 +381,16 @@ pgwire_count(ddlb_conn *c, long *out, ddlb_err *e)
     return ddlb_pq_count(c->handle, count_sql, out, e);
 }
 
-static void
-pgwire_disconnect(ddlb_conn *c)
-{
-    if (c == NULL)
-        return;
-    PQfinish(c->handle);
-    free(c);
-}
-
 const ddlb_target ddlb_target_pgwire = {
     .name = "pgwire",
     .ablatable = true,
     .start = server_start,
     .set_ablate = server_set_ablate,
     .connect = pgwire_connect,
-    .exec = pgwire_exec,
-    .exec_batch = pgwire_exec,
+    .exec = ddlb_pq_conn_exec,
+    .exec_batch = ddlb_pq_conn_exec,
     .count_tables = pgwire_count,
-    .disconnect = pgwire_disconnect,
+    .disconnect = ddlb_pq_disconnect,
     .stop = server_stop,
 };
 
