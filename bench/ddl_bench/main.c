@@ -373,8 +373,25 @@ typedef struct client {
     size_t n, cap;
     long errors, interrupted;
     double end;
+    long *left;       /* k of tables this client may have left behind (a failed DROP, */
+    size_t nleft, capleft; /* or a CREATE cut off mid-way): dropped after the run */
     ddlb_err err;
 } client;
+
+static void
+remember_left(client *c, long k)
+{
+    if (c->nleft == c->capleft) {
+        size_t cap = c->capleft ? 2 * c->capleft : 16;
+        long *left = realloc(c->left, cap * sizeof *left);
+        if (left == NULL) {
+            c->errors++; /* the count check after the next build will say what is left */
+            return;
+        }
+        c->left = left, c->capleft = cap;
+    }
+    c->left[c->nleft++] = k;
+}
 
 static bool
 client_exec(client *c, ddlb_conn *conn, const char *sql)
@@ -417,10 +434,14 @@ client_main(void *arg)
     char sql[128];
     for (long k = 0; conn != NULL && ddlb_now_us() < *c->deadline; k++) {
         snprintf(sql, sizeof sql, "CREATE TABLE ddlb_c%d_%d_%ld (a int, b text)", c->si, c->id, k);
-        if (!client_exec(c, conn, sql))
+        if (!client_exec(c, conn, sql)) {
+            if (atomic_load(c->cut))
+                remember_left(c, k);
             continue;
+        }
         snprintf(sql, sizeof sql, "DROP TABLE ddlb_c%d_%d_%ld", c->si, c->id, k);
-        client_exec(c, conn, sql);
+        if (!client_exec(c, conn, sql))
+            remember_left(c, k);
     }
     c->end = ddlb_now_us();
     pthread_mutex_lock(&c->lock);
@@ -507,6 +528,20 @@ clients_run(run *r, ddlb_inst *in, int si, int ci)
         res->interrupted += cs[i].interrupted;
         if (cs[i].errors > 0)
             report_failure(r, in, cfg->scales[si], "(client DDL)", &cs[i].err);
+    }
+    /* What the clients may have left behind goes, so the scale stays put. */
+    for (int i = 0; i < n; i++) {
+        for (size_t j = 0; j < cs[i].nleft; j++) {
+            char sql[128];
+            ddlb_err e;
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS ddlb_c%d_%d_%ld", si, i,
+                     cs[i].left[j]);
+            if (in->target->exec(in->conn, sql, &e) != DDLB_OK) {
+                res->errors++;
+                report_failure(r, in, cfg->scales[si], sql, &e);
+            }
+        }
+        free(cs[i].left);
     }
     ddlb_progress_end(cfg);
     pthread_barrier_destroy(&bar);
