@@ -508,7 +508,7 @@ cc_code
 persist_shard_open_lazy(persist_client *c, const char *id, persist_shard **out, cc_err *err)
 {
     size_t idlen = id != NULL ? strlen(id) : 0;
-    if (idlen == 0 || idlen > SHARD_ID_MAX)
+    if (!persist__shard_id_is_valid(id, idlen))
         return cc_err_set(err, CC_INVALID, "invalid shard id: must be 1 to %d bytes", SHARD_ID_MAX);
     pthread_mutex_lock(&c->lock);
     persist_shard *s = pmap_hamt_find_bytes(&c->shards, id, idlen);
@@ -571,8 +571,7 @@ persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err
     /* Validate everything first: the record applies whole or not at all. */
     for (size_t i = 0; i < b->n_appends; i++) {
         const Cowcat__Persist__Append *a = b->appends[i];
-        size_t idlen = strlen(a->shard);
-        if (idlen == 0 || idlen > SHARD_ID_MAX) {
+        if (!persist__shard_id_is_valid(a->shard, strlen(a->shard))) {
             rc = corrupt(c, a->shard, "names an invalid shard", err);
             goto done;
         }
@@ -589,6 +588,11 @@ persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err
             }
         apps[i] = (app_ref){a->shard, a->new_upper};
     }
+    for (size_t i = 0; i < b->n_drops; i++)
+        if (!persist__shard_id_is_valid(b->drops[i]->shard, strlen(b->drops[i]->shard))) {
+            rc = corrupt(c, b->drops[i]->shard, "names an invalid shard", err);
+            goto done;
+        }
     if (b->n_appends > 1)
         qsort(apps, b->n_appends, sizeof *apps, app_ref_cmp);
     for (size_t i = 1; i < b->n_appends; i++)
@@ -598,6 +602,10 @@ persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err
         }
     for (size_t i = 0; i < b->n_sinces; i++) {
         const Cowcat__Persist__SinceDowngrade *sd = b->sinces[i];
+        if (!persist__shard_id_is_valid(sd->shard, strlen(sd->shard))) {
+            rc = corrupt(c, sd->shard, "names an invalid shard", err);
+            goto done;
+        }
         app_ref key = {sd->shard, 0};
         const app_ref *a =
             b->n_appends > 0 ? bsearch(&key, apps, b->n_appends, sizeof *apps, app_ref_cmp) : NULL;

@@ -1,6 +1,7 @@
 /*
- * persist/src/persist_int.h — what shard.c, batch.c and client.c share: the client,
- * shard, history and listener structs (see shard.c for the invariants).
+ * persist/src/persist_int.h — what shard.c, batch.c, client.c and replay.c
+ * share: the client, shard, history and listener structs (see shard.c for
+ * the invariants).
  */
 #ifndef COWCAT_PERSIST_INT_H
 #define COWCAT_PERSIST_INT_H
@@ -70,8 +71,10 @@ struct persist_client {
 cc_code persist__client_open_backend(const persist_options *opts, persist_backend be,
                                      persist_client **out, cc_err *err);
 
-/* The backend replay callback (backend.h): rebuilds shards from the log. */
+/* The backend replay callback (backend.h): rebuilds shards from the log (replay.c). */
 cc_code persist__replay_cb(void *arg, bool rollup, const void *rec, size_t len, cc_err *err);
+/* A retained append: copies of u[0..n) (keys and values too); refs 1. NULL: out of memory. */
+hist_entry *persist__hist_new(const persist_update *u, size_t n, uint64_t lower, uint64_t upper);
 void persist__hist_unref(hist_entry *h);
 cc_code persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err);
 cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,
@@ -80,10 +83,19 @@ cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **
 void persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
                           uint64_t upper);
 void persist__hist_compact(persist_shard *s);
+/*
+ * Whether id[0..len) is a shard id persist_shard_open accepts: 1 to
+ * SHARD_ID_MAX bytes, none of them NUL. The one rule for every id, opened or
+ * replayed.
+ */
+bool persist__shard_id_is_valid(const char *id, size_t len);
 /* Creates the in-memory shard id and registers it. Under c->lock. Errors: NOMEM. */
 cc_code persist__shard_create_locked(persist_client *c, const char *id, persist_shard **out,
                                      cc_err *err);
-/* Replay (single-threaded): the shard id, created if missing. Errors: NOMEM. */
+/*
+ * Replay (single-threaded): the shard id, created if missing. Errors: CORRUPT
+ * (an id persist_shard_open refuses: only a forged log holds one), NOMEM.
+ */
 cc_code persist__replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err);
 /* Replays a Batch record: validates every part, then applies all (batch.c). */
 cc_code persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err *err);

@@ -1,6 +1,7 @@
 /*
  * persist/src/shard.c — shards over a backend: compare_and_append, the
- * consolidated trace, snapshots, listeners, since, replay and rollups.
+ * consolidated trace, snapshots, listeners and since (replay of the log and
+ * rollups at open is in replay.c).
  *
  * State of a shard (all under s->lock):
  *
@@ -112,8 +113,8 @@ persist_trace_decode_copy(pmap_bytes enc, uint8_t *buf, pmap_bytes *key, pmap_by
 
 /* --- history ------------------------------------------------------------------- */
 
-static hist_entry *
-hist_new(const persist_update *u, size_t n, uint64_t lower, uint64_t upper)
+hist_entry *
+persist__hist_new(const persist_update *u, size_t n, uint64_t lower, uint64_t upper)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -323,7 +324,7 @@ persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64
                      uint64_t upper)
 {
     cc_err err;
-    hist_entry *h = hist_new(u, n, lower, upper);
+    hist_entry *h = persist__hist_new(u, n, lower, upper);
     if (h == NULL || persist__trace_apply(s, u, n, &err) != CC_OK) {
         fprintf(stderr,
                 "persist: out of memory applying a durable append to shard \"%s\"; "
@@ -384,6 +385,12 @@ shard_find(persist_client *c, const char *id)
     return s;
 }
 
+bool
+persist__shard_id_is_valid(const char *id, size_t len)
+{
+    return len >= 1 && len <= SHARD_ID_MAX && memchr(id, 0, len) == NULL;
+}
+
 /* Creates the in-memory shard and registers it. Under c->lock. */
 cc_code
 persist__shard_create_locked(persist_client *c, const char *id, persist_shard **out, cc_err *err)
@@ -430,7 +437,7 @@ cc_code
 persist_shard_open(persist_client *c, const char *id, persist_shard **out, cc_err *err)
 {
     size_t idlen = id != NULL ? strlen(id) : 0;
-    if (idlen == 0 || idlen > SHARD_ID_MAX)
+    if (!persist__shard_id_is_valid(id, idlen))
         return cc_err_set(err, CC_INVALID, "invalid shard id: must be 1 to %d bytes", SHARD_ID_MAX);
     persist_shard *s = shard_find(c, id);
     if (s != NULL) {
@@ -838,177 +845,4 @@ persist_listen_stop(persist_listener *l)
     }
     pthread_mutex_unlock(&s->lock);
     cc_free(l);
-}
-
-/* --- replay ------------------------------------------------------------------- */
-
-cc_code
-persist__replay_shard(persist_client *c, const char *id, persist_shard **out, cc_err *err)
-{
-    persist_shard *s = pmap_hamt_find_bytes(&c->shards, id, strlen(id));
-    if (s != NULL) {
-        *out = s;
-        return CC_OK;
-    }
-    return persist__shard_create_locked(c, id, out, err);
-}
-
-static cc_code
-replay_updates(Cowcat__Persist__Update **ups, size_t n, persist_update **out, cc_err *err)
-{
-    persist_update *u = n > 0 ? cc_malloc(n * sizeof *u) : NULL;
-    if (n > 0 && u == NULL)
-        return cc_err_set(err, CC_NOMEM, "out of memory replaying the log");
-    for (size_t i = 0; i < n; i++)
-        u[i] = (persist_update){{ups[i]->key.data, ups[i]->key.len},
-                                {ups[i]->value.data, ups[i]->value.len},
-                                ups[i]->ts,
-                                ups[i]->diff};
-    *out = u;
-    return CC_OK;
-}
-
-static cc_code
-replay_record(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
-{
-    Cowcat__Persist__PersistRecord *r = cowcat__persist__persist_record__unpack(NULL, len, p);
-    if (r == NULL)
-        return cc_err_set(err, CC_CORRUPT, "undecodable record in the persist log of \"%s\"",
-                          c->name);
-    cc_code rc = CC_OK;
-    persist_shard *s;
-    switch (r->kind_case) {
-    case COWCAT__PERSIST__PERSIST_RECORD__KIND_CREATE:
-        rc = persist__replay_shard(c, r->create->shard, &s, err);
-        break;
-    case COWCAT__PERSIST__PERSIST_RECORD__KIND_APPEND: {
-        const Cowcat__Persist__Append *a = r->append;
-        rc = persist__replay_shard(c, a->shard, &s, err);
-        if (rc != CC_OK)
-            break;
-        if (s->upper != a->expected_upper || a->new_upper <= a->expected_upper) {
-            rc = cc_err_set(err, CC_CORRUPT,
-                            "persist log of \"%s\": append to shard \"%s\" expects upper %llu "
-                            "but the shard is at %llu",
-                            c->name, s->id, (unsigned long long)a->expected_upper,
-                            (unsigned long long)s->upper);
-            break;
-        }
-        persist_update *u = NULL;
-        rc = replay_updates(a->updates, a->n_updates, &u, err);
-        if (rc == CC_OK) {
-            persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
-            cc_free(u);
-        }
-        break;
-    }
-    case COWCAT__PERSIST__PERSIST_RECORD__KIND_BATCH:
-        rc = persist__replay_batch(c, r->batch, err);
-        break;
-    case COWCAT__PERSIST__PERSIST_RECORD__KIND_SINCE:
-        rc = persist__replay_shard(c, r->since->shard, &s, err);
-        if (rc == CC_OK && r->since->since > s->since && r->since->since <= s->upper) {
-            s->since = r->since->since;
-            persist__hist_compact(s);
-        }
-        break;
-    default:
-        rc = cc_err_set(err, CC_CORRUPT, "unknown record kind in the persist log of \"%s\"",
-                        c->name);
-    }
-    cowcat__persist__persist_record__free_unpacked(r, NULL);
-    return rc;
-}
-
-/* Reads a rollup body: [u32 len][RollupHeader] then [u32 len][RollupShard]... */
-static cc_code
-replay_rollup(persist_client *c, const uint8_t *p, size_t len, cc_err *err)
-{
-    size_t off = 0;
-    bool header = true;
-    persist_shard *s = NULL;
-    while (off < len) {
-        if (len - off < 4)
-            goto corrupt;
-        uint32_t n;
-        memcpy(&n, p + off, 4);
-        off += 4;
-        if (n > len - off)
-            goto corrupt;
-        if (header) {
-            Cowcat__Persist__RollupHeader *h =
-                cowcat__persist__rollup_header__unpack(NULL, n, p + off);
-            if (h == NULL)
-                goto corrupt;
-            uint32_t v = h->format_version;
-            cowcat__persist__rollup_header__free_unpacked(h, NULL);
-            if (v != ROLLUP_FORMAT_VERSION)
-                return cc_err_set(err, CC_CORRUPT,
-                                  "rollup in \"%s\" has format version %u; this build reads %u",
-                                  c->name, v, ROLLUP_FORMAT_VERSION);
-            header = false;
-        } else {
-            /* Read in place, not with protobuf-c: see rollup_wire.c. */
-            persist__rollup_shard rs;
-            if (persist__rollup_shard_parse(p + off, n, &rs, err) != CC_OK)
-                goto corrupt;
-            char id[SHARD_ID_MAX + 1];
-            cc_code rc = CC_OK;
-            if (rs.shard.len == 0 || rs.shard.len > SHARD_ID_MAX ||
-                memchr(rs.shard.ptr, 0, rs.shard.len) != NULL) {
-                persist__rollup_shard_fini(&rs);
-                goto corrupt;
-            }
-            memcpy(id, rs.shard.ptr, rs.shard.len);
-            id[rs.shard.len] = '\0';
-            rc = persist__replay_shard(c, id, &s, err);
-            if (rc == CC_OK && rs.first) {
-                s->upper = rs.upper;
-                s->since = rs.since;
-            }
-            if (rc == CC_OK)
-                rc = persist__trace_apply(s, rs.trace, rs.ntrace, err);
-            if (rc == CC_OK && rs.append && rs.lower >= rs.upper)
-                rc = cc_err_set(err, CC_CORRUPT,
-                                "malformed rollup in \"%s\": retained append "
-                                "of shard \"%s\" has an empty range",
-                                c->name, s->id);
-            /* A history chunk is one whole retained append. */
-            if (rc == CC_OK && rs.append) {
-                hist_entry *h = hist_new(rs.history, rs.nhistory, rs.lower, rs.upper);
-                if (h != NULL && s->nhist == s->hist_cap) {
-                    size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
-                    hist_entry **nh = cc_realloc(s->hist, cap * sizeof *nh);
-                    if (nh == NULL) {
-                        persist__hist_unref(h);
-                        h = NULL;
-                    } else {
-                        s->hist = nh;
-                        s->hist_cap = cap;
-                    }
-                }
-                if (h == NULL)
-                    rc = cc_err_set(err, CC_NOMEM, "out of memory reading a rollup");
-                else
-                    s->hist[s->nhist++] = h;
-            }
-            persist__rollup_shard_fini(&rs);
-            if (rc != CC_OK)
-                return rc;
-        }
-        off += n;
-    }
-    return CC_OK;
-corrupt:
-    return cc_err_set(err, CC_CORRUPT, "malformed rollup in \"%s\" at byte %zu", c->name, off);
-}
-
-cc_code
-persist__replay_cb(void *arg, bool rollup, const void *rec, size_t len, cc_err *err)
-{
-    persist_client *c = arg;
-    c->replaying = true;
-    cc_code rc = rollup ? replay_rollup(c, rec, len, err) : replay_record(c, rec, len, err);
-    c->replaying = false;
-    return rc;
 }

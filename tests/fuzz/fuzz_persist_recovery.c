@@ -30,7 +30,12 @@
  * come back the same (a digest of every shard's frontiers, snapshots and
  * retained history). If a "catalog" shard was recovered, cowcat_open runs on
  * the directory (dur_open + cat_open): it fails with a message, or yields a
- * catalog that passes cowcat_check before and after one more DDL statement.
+ * catalog on which some DDL — for a few relations and types SHOW CREATE,
+ * ADD COLUMN, RENAME (which rewrites dependents' stored statements), then a
+ * CREATE TABLE — each succeeds, or fails with a message and a SQLSTATE and
+ * changes nothing; and a catalog that was consistent before the DDL
+ * (cowcat_check passes, or its one finding is a stored create_sql that
+ * does not parse: see catalog_is_consistent) still is after it.
  *
  * Each input gets a scratch data directory, cowcat-fuzz-persist-<pid>-*
  * (in /dev/shm when it exists: tmpfs, else $TMPDIR or /tmp), removed when
@@ -50,6 +55,7 @@
 #include <xxhash.h>
 
 #include "cowcat.h"
+#include "internal.h" /* ddl/src: db->cat and db->dur, for the check without the re-parse */
 #include "persist_int.h"
 #include "wal_int.h"
 
@@ -494,6 +500,209 @@ read_back(persist_client *c)
 
 /* --- the catalog on top ------------------------------------------------------------------- */
 
+/*
+ * Whether the catalog is consistent: cowcat_check passes, or its one finding
+ * is a stored create_sql that does not parse and the same check without the
+ * re-parse (cat_check with no parse function, then the txn-wal
+ * registrations, as cowcat_check runs them) passes.
+ *
+ * cowcat_open verifies what loading needs (ids, names and OIDs unique) and
+ * trusts the rest of the durable state: it does not re-parse every stored
+ * statement (O(n) parses) nor chase every reference. A forged directory
+ * can hold a catalog that breaks those (a statement that does not parse, a
+ * use of an object that does not exist); finding them is what cowcat_check
+ * (`cowcat check`) is for. So a recovered catalog need not be consistent;
+ * but one that is must stay so after DDL (open_catalog).
+ */
+static bool
+catalog_is_consistent(cowcat *db, char *why, size_t cap)
+{
+    cowcat_error err;
+    if (cowcat_check(db, &err) == COWCAT_OK)
+        return true;
+    snprintf(why, cap, "%s", err.message);
+    if (strstr(err.message, "create_sql does not parse") == NULL)
+        return false;
+    pmap_reader *r;
+    cc_err e;
+    cc_err_clear(&e);
+    if (pmap_reader_new(cat_catalog_domain(db->cat), &r, &e) != CC_OK)
+        die("pmap_reader_new", e.msg);
+    pmap_reader_pin(r);
+    cc_code rc = cat_check(cat_state_acquire(db->cat), NULL, NULL, &e);
+    if (rc == CC_OK)
+        rc = dur_tables_check(db->dur, &e);
+    pmap_reader_unpin(r);
+    pmap_reader_free(r);
+    if (rc != CC_OK)
+        snprintf(why, cap, "%s (beside a create_sql that does not parse)", e.msg);
+    return rc == CC_OK;
+}
+
+/* The catalog content fingerprint of the published version. */
+static void
+fingerprint(cowcat_session *s, uint64_t fp[2])
+{
+    cowcat_snapshot *snap;
+    cowcat_error err;
+    if (cowcat_snapshot_open(s, &snap, &err) != COWCAT_OK)
+        die("cowcat_snapshot_open", err.message);
+    cowcat_snapshot_fingerprint(snap, fp);
+    cowcat_snapshot_close(snap);
+}
+
+/*
+ * Runs one statement on a recovered catalog: it succeeds, or fails with a
+ * message and a SQLSTATE and changes nothing. CORRUPT is such a failure: a
+ * statement that must re-parse a stored statement only a forged directory
+ * holds ("the stored statement of v does not parse", "... is not a view");
+ * INTERNAL is not.
+ */
+static void
+probe(cowcat_session *s, const char *sql)
+{
+    uint64_t before[2], after[2];
+    fingerprint(s, before);
+    cowcat_error err;
+    memset(&err, 0, sizeof err);
+    cowcat_code rc = cowcat_exec(s, sql, NULL, NULL, &err);
+    if (rc == COWCAT_OK)
+        return;
+    char what[COWCAT_ERROR_MAX + 600];
+    snprintf(what, sizeof what, "%s: %s (%s)", sql, err.message, err.sqlstate);
+    if (err.message[0] == '\0' || err.sqlstate[0] == '\0')
+        die("a statement failed without a message or SQLSTATE", what);
+    if (rc == COWCAT_INTERNAL)
+        die("a statement on a recovered catalog failed with an internal error", what);
+    fingerprint(s, after);
+    if (before[0] != after[0] || before[1] != after[1])
+        die("a failed statement changed a recovered catalog", what);
+}
+
+/* The first few relations and types of the catalog: (kind, "schema"."name"). */
+typedef struct objects {
+    struct {
+        cowcat_kind kind;
+        char qname[300];
+        char rename[300];
+    } o[6];
+    size_t n;
+} objects;
+
+/* Appends name to out[*at..cap) as a quoted identifier; false if it does not fit. */
+static bool
+put_ident(char *out, size_t cap, size_t *at, const char *name)
+{
+    if (*at + 3 > cap)
+        return false;
+    out[(*at)++] = '"';
+    for (const char *p = name; *p != '\0'; p++) {
+        if (*at + 4 > cap)
+            return false;
+        if (*p == '"')
+            out[(*at)++] = '"';
+        out[(*at)++] = *p;
+    }
+    out[(*at)++] = '"';
+    out[*at] = '\0';
+    return true;
+}
+
+static int
+on_object(void *arg, const cowcat_object *o)
+{
+    objects *os = arg;
+    if (os->n == sizeof os->o / sizeof *os->o)
+        return 1;
+    if (o->schema == NULL || o->name == NULL)
+        return 0;
+    size_t at = 0, rat = 0;
+    char *q = os->o[os->n].qname, *r = os->o[os->n].rename, name[80];
+    if (strlen(o->name) > 60)
+        return 0;
+    snprintf(name, sizeof name, "%s_fz", o->name);
+    if (!put_ident(q, sizeof os->o[0].qname, &at, o->schema) || at + 1 >= sizeof os->o[0].qname)
+        return 0;
+    q[at++] = '.';
+    if (!put_ident(q, sizeof os->o[0].qname, &at, o->name) ||
+        !put_ident(r, sizeof os->o[0].rename, &rat, name))
+        return 0;
+    os->o[os->n++].kind = o->kind;
+    return 0;
+}
+
+static int
+on_schema_row(void *arg, const char *const *values, size_t n)
+{
+    char (*names)[80] = arg;
+    size_t i = 0;
+    while (i < 4 && names[i][0] != '\0')
+        i++;
+    if (i < 4 && n >= 1 && values[0] != NULL && strlen(values[0]) < 80)
+        snprintf(names[i], 80, "%s", values[0]);
+    return 0;
+}
+
+/* The SQL word of a relation or type kind; NULL for other kinds. */
+static const char *
+kind_word(cowcat_kind k)
+{
+    switch (k) {
+    case COWCAT_KIND_TABLE:
+        return "TABLE";
+    case COWCAT_KIND_VIEW:
+        return "VIEW";
+    case COWCAT_KIND_MATERIALIZED_VIEW:
+        return "MATERIALIZED VIEW";
+    case COWCAT_KIND_INDEX:
+        return "INDEX";
+    case COWCAT_KIND_TYPE:
+        return "TYPE";
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * DDL on a recovered catalog: for a few relations and types, SHOW CREATE,
+ * ADD COLUMN (tables) and RENAME (which rewrites the stored statements of
+ * dependents), each succeeding or failing cleanly (probe).
+ */
+static void
+exercise(cowcat_session *s)
+{
+    char schemas[4][80];
+    memset(schemas, 0, sizeof schemas);
+    cowcat_callbacks cb = {.row = on_schema_row};
+    cowcat_error err;
+    static const char list[] = "SELECT schema_name FROM information_schema.schemata";
+    if (cowcat_exec(s, list, &cb, schemas, &err) != COWCAT_OK)
+        memset(schemas, 0, sizeof schemas); /* then only the CREATE TABLE */
+    objects os = {.n = 0};
+    cowcat_snapshot *snap;
+    if (cowcat_snapshot_open(s, &snap, &err) != COWCAT_OK)
+        die("cowcat_snapshot_open", err.message);
+    for (size_t i = 0; i < 4 && schemas[i][0] != '\0'; i++)
+        cowcat_snapshot_walk_schema(snap, schemas[i], on_object, &os, &err);
+    cowcat_snapshot_close(snap);
+    char sql[1024];
+    for (size_t i = 0; i < os.n; i++) {
+        const char *kind = kind_word(os.o[i].kind);
+        if (kind == NULL)
+            continue;
+        snprintf(sql, sizeof sql, "SHOW CREATE %s %s", kind, os.o[i].qname);
+        probe(s, sql);
+        if (os.o[i].kind == COWCAT_KIND_TABLE) {
+            snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN fz_probe int", os.o[i].qname);
+            probe(s, sql);
+        }
+        snprintf(sql, sizeof sql, "ALTER %s %s RENAME TO %s", kind, os.o[i].qname,
+                 os.o[i].rename);
+        probe(s, sql);
+    }
+    probe(s, "CREATE TABLE fuzz_probe (a int PRIMARY KEY)");
+}
+
 static void
 open_catalog(void)
 {
@@ -507,17 +716,14 @@ open_catalog(void)
             die("cowcat_open: internal error", err.message);
         return;
     }
-    if (cowcat_check(db, &err) != COWCAT_OK)
-        die("cowcat_check of a recovered catalog", err.message);
+    char why[CC_ERR_MSG_MAX + 64];
+    bool consistent = catalog_is_consistent(db, why, sizeof why);
     cowcat_session *s;
     if (cowcat_session_open(db, NULL, &s, &err) == COWCAT_OK) {
-        if (cowcat_exec(s, "CREATE TABLE fuzz_probe (a int PRIMARY KEY)", NULL, NULL, &err) !=
-                COWCAT_OK &&
-            err.message[0] == '\0')
-            die("a statement failed without a message", NULL);
+        exercise(s);
         cowcat_session_close(s);
-        if (cowcat_check(db, &err) != COWCAT_OK)
-            die("cowcat_check after a write to a recovered catalog", err.message);
+        if (consistent && !catalog_is_consistent(db, why, sizeof why))
+            die("DDL made a consistent recovered catalog inconsistent", why);
     }
     cowcat_close(db);
 }

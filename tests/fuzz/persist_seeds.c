@@ -312,6 +312,7 @@ catalog(const char *dir)
         "COMMENT ON TABLE t1 IS 'seed'",
         "GRANT USAGE ON SCHEMA app TO alice",
         "DROP VIEW v1",
+        "CREATE VIEW app.v2 AS SELECT a, b FROM app.t2", /* a dependent a rename rewrites */
         NULL,
     };
     cowcat_options o = {.data_dir = dir, .durability = COWCAT_DURABILITY_NONE};
