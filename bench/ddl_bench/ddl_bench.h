@@ -11,6 +11,8 @@
  *   peers.c       the peers: postgres (a throwaway cluster), sqlite
  *   report.c      statistics, markdown, JSON lines, the SVG plot
  *   util.c        clock, progress bar, fdatasync floor, files, ports
+ *   report_from.c --report: the markdown and plot again from saved JSON lines
+ *   json.c        the JSON lines reader (--report, ddl_bench_check)
  *   check.c       ddl_bench_check, the JSON checker of the smoke test
  *
  * One "instance" is a (target, durability, ablation) triple with its own
@@ -216,5 +218,8 @@ void ddlb_report_json_scale(FILE *f, const ddlb_config *cfg, ddlb_inst *const *i
 void ddlb_report_markdown(FILE *f, const ddlb_config *cfg, ddlb_inst *const *in, int n);
 int ddlb_report_svg(const char *path, const ddlb_config *cfg, ddlb_inst *const *in, int n,
                     ddlb_err *e);
+
+/* report_from.c: --report — markdown on stdout (and plot, if not NULL) from JSON files. */
+int ddlb_report_from(char *const *files, int nfiles, const char *plot);
 
 #endif

@@ -105,6 +105,9 @@ static const char usage_text[] =
     "  --seed N             seed for the random tables of views and indexes (default 1)\n"
     "  --quiet              no progress bar\n"
     "  --list-targets       print the targets and whether each can run here, and exit\n"
+    "  --report FILE[,FILE] measure nothing: rebuild the markdown (and --plot) from JSON\n"
+    "                       lines earlier runs wrote; several files merge (the later\n"
+    "                       file wins for the same instance and scale)\n"
     "  --help               this text\n";
 
 static int
@@ -696,6 +699,7 @@ main(int argc, char **argv)
     char scales_s[512] = "0,1000,10000,100000", targets_s[256] = "embedded",
          dur_s[64] = "fsync", ablate_s[512] = "", clients_s[128] = "";
     const char *dir_parent = getenv("TMPDIR"), *json_path = NULL, *plot_path = NULL;
+    char report_s[2048] = "";
     bool quiet = false, list_only = false;
     cfg.samples = 50;
     cfg.warmup = 1;
@@ -774,6 +778,9 @@ main(int argc, char **argv)
             json_path = v;
         } else if (strcmp(a, "--plot") == 0) {
             plot_path = v;
+        } else if (strcmp(a, "--report") == 0) {
+            if (!STRARG(report_s))
+                return bad_usage("--report too long: %s", v);
         } else if (strcmp(a, "--floor-samples") == 0) {
             if (!parse_long(v, 1, 100000, &num))
                 return bad_usage("--floor-samples: 1 to 100000, not \"%s\"", v);
@@ -791,6 +798,13 @@ main(int argc, char **argv)
     }
     if (list_only)
         return list_targets(&cfg);
+    if (report_s[0] != '\0') {
+        char *files[64];
+        int nf = split(report_s, files, 64);
+        if (nf <= 0)
+            return bad_usage("--report: 1 to 64 comma-separated files%s", "");
+        return ddlb_report_from(files, nf, plot_path) == DDLB_OK ? 0 : 1;
+    }
     cfg.progress = !quiet && isatty(2);
 
     /* scales */

@@ -3,7 +3,8 @@
 # (ctest ddl_bench_smoke): scales 0 and 200, 5 samples, every target this
 # machine can run (embedded and pgwire always; psql, postgres and sqlite when
 # `ddl_bench --list-targets` says so), then an ablation run (--ablate check on
-# embedded, both durabilities). ddl_bench_check validates each JSON file: well
+# embedded, both durabilities), and --report over the first run's JSON.
+# ddl_bench_check validates each JSON file: well
 # formed, every sample present and successful, and the check ablation running
 # the full check exactly once per committed DDL. Data directories go to
 # $TMPDIR (PostgreSQL, run as another user when we are root, must reach them).
@@ -28,6 +29,13 @@ done
 grep -q '^| CREATE TABLE |' "$out/all.md"
 grep -q '^Builds: 0 → 200 tables' "$out/all.md"
 grep -q '"build_s"' "$out/all.json"
+# --report rebuilds the same tables (rows and columns) and plot from the JSON alone.
+"$bench" --report "$out/all.json" --plot "$out/again.svg" >"$out/again.md"
+cut -s -d'|' -f2,3 "$out/all.md" >"$out/all.rows"
+cut -s -d'|' -f2,3 "$out/again.md" >"$out/again.rows"
+cmp "$out/all.rows" "$out/again.rows"
+"$check" --json "$out/all.json" --samples 5 --scales 0,200 --targets "$targets" \
+    --svg "$out/again.svg"
 
 "$bench" --quiet --scales 0,200 --samples 5 --target embedded --durability fsync,none \
     --ablate check --json "$out/ablate.json" >"$out/ablate.md"
