@@ -115,6 +115,59 @@ void cat__ref_to_id(cat_ref r, Cowcat__Catalog__CatalogId *id);
 cc_code cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob,
                      cat__obj **out, cc_err *err);
 
+/*
+ * The cached fields of an object as its decoded durable value states them:
+ * views into that value, valid while it is. cat__obj_new builds an object
+ * from them; the full check compares them with an object's cached fields.
+ */
+typedef struct cat__fields {
+    cat_kind kind;
+    const char *name; /* never NULL ("" when the value has none) */
+    uint32_t oid;
+    cat_ref parent, owner;
+    size_t nuses, nacl;
+    Cowcat__Catalog__CatalogId *const *uses;
+    Cowcat__Catalog__AclItem *const *acl;
+} cat__fields;
+
+/* The fields of value for an object of ref's class. Errors: CORRUPT, INVALID. */
+cc_code cat__obj_fields(cat_ref ref, const ProtobufCMessage *value, cat__fields *f, cc_err *err);
+/*
+ * Writes f's uses, then the distinct roles its privileges name (PUBLIC
+ * excluded), into u (room for nuses + 2 * nacl); returns the number of roles.
+ */
+size_t cat__fields_refs(const cat__fields *f, cat_ref *u);
+
+/*
+ * A bump arena for decoding durable messages without one malloc per field
+ * (load, full check): what protobuf-c allocates comes from one block, and a
+ * reset drops it all at once (no protobuf_c_message_free_unpacked). A
+ * zeroed struct is a valid empty arena. One thread at a time.
+ */
+typedef struct cat__arena {
+    ProtobufCAllocator pa; /* allocator_data points back at the arena */
+    uint8_t *block;        /* cap bytes; NULL until first used */
+    size_t used, cap;
+    void *big; /* allocations that did not fit: a list, freed at reset */
+    bool oom;  /* an allocation of the current decode failed */
+} cat__arena;
+
+/* Decodes b as the key or value of coll into *out (valid until the arena's
+ * next reset). Errors: CORRUPT (malformed), INVALID. */
+cc_code cat__arena_decode(cat__arena *a, dur_collection coll, dur_part part, pmap_bytes b,
+                          ProtobufCMessage **out, cc_err *err);
+/* Drops everything decoded since the last reset (keeps the block). */
+void cat__arena_reset(cat__arena *a);
+void cat__arena_fini(cat__arena *a);
+
+/*
+ * Sorts n records of `size` bytes by the uint64_t at lo_off, then (stable,
+ * so by (hi, lo)) by the one at hi_off (SIZE_MAX: none): LSD radix, 11 bits
+ * a pass, skipping passes in which every record has the same digit. tmp has
+ * room for n records. Returns where the result is: v or tmp. O(n) a pass.
+ */
+void *cat__radix_sort(void *v, void *tmp, size_t n, size_t size, size_t lo_off, size_t hi_off);
+
 /* Big-endian helpers and map keys. */
 void cat__be64(uint8_t *p, uint64_t v);
 uint64_t cat__get_be64(const uint8_t *p);

@@ -4,8 +4,10 @@
  *
  * The result is exactly what applying every entry through cat__apply would
  * give (cat_check verifies the same invariants either way), built in bulk:
- * objects are decoded once each, their derived entries collected in arrays,
- * sorted where a map needs order, and every map built bottom-up at exact
+ * objects are decoded once each (into a bump arena reset per entry: no
+ * malloc per field), their derived entries collected in arrays, radix-sorted
+ * where a map needs order (cat__radix_sort: O(n) a pass, and passes whose
+ * digit never varies are skipped), and every map built bottom-up at exact
  * size (pmap_hamt_build_*, pmap_omap_build) instead of n path-copying
  * inserts. Comments and configuration, a handful of entries, go through
  * cat__apply afterwards.
@@ -18,6 +20,8 @@
  *   used_by   [used][user]              sorted, duplicates of one item merged
  *   owned / granted  role -> count      sorted role lists, run lengths
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +52,11 @@ typedef struct edge16 {
     uint8_t k[16];
 } edge16;
 
+/* An edge as collected: sorted numerically, then encoded as its 16-byte key. */
+typedef struct edge_pair {
+    uint64_t from, to;
+} edge_pair;
+
 typedef struct name_ent {
     uint64_t hash;
     cat_ref ref;
@@ -58,35 +67,14 @@ typedef struct loader {
     vec objs;    /* cat__obj * (one reference each) */
     vec oids;    /* uint64_t pairs: oid, ref */
     vec names;   /* name_ent */
-    vec members; /* edge16 */
-    vec used_by; /* edge16 */
+    vec members; /* edge_pair */
+    vec used_by; /* edge_pair */
     vec owners;  /* cat_ref */
     vec grants;  /* cat_ref */
     uint64_t count[CAT_NKIND];
+    cat__arena arena; /* the entry being decoded */
     cc_err *err;
 } loader;
-
-static int
-edge_cmp(const void *a, const void *b)
-{
-    return memcmp(a, b, 16);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-    const name_ent *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    return (x->ref > y->ref) - (x->ref < y->ref);
-}
-
-static int
-ref_cmp(const void *a, const void *b)
-{
-    cat_ref x = *(const cat_ref *)a, y = *(const cat_ref *)b;
-    return (x > y) - (x < y);
-}
 
 static cc_code
 nomem(loader *l)
@@ -97,11 +85,10 @@ nomem(loader *l)
 static cc_code
 push_edge(loader *l, vec *v, cat_ref from, cat_ref to)
 {
-    edge16 *e = vec_push(v);
+    edge_pair *e = vec_push(v);
     if (e == NULL)
         return nomem(l);
-    cat__be64(e->k, from);
-    cat__be64(e->k + 8, to);
+    *e = (edge_pair){from, to};
     return CC_OK;
 }
 
@@ -122,19 +109,16 @@ collect(loader *l, const cat_state *s, cat_class cls, pmap_bytes key, const dur_
     dur_collection coll = cat__class_coll(cls);
     ProtobufCMessage *k = NULL, *v = NULL;
     cat__obj *o = NULL;
-    cc_code rc = dur_decode(coll, DUR_PART_KEY, key, &k, l->err);
+    cat__arena_reset(&l->arena);
+    cc_code rc = cat__arena_decode(&l->arena, coll, DUR_PART_KEY, key, &k, l->err);
     if (rc == CC_OK)
-        rc = dur_decode(coll, DUR_PART_VALUE, dur_blob_bytes(value), &v, l->err);
+        rc = cat__arena_decode(&l->arena, coll, DUR_PART_VALUE, dur_blob_bytes(value), &v, l->err);
     const Cowcat__Catalog__ItemKey *ik = (const void *)k; /* every object key: { id } */
     if (rc == CC_OK && (ik->id == NULL || ik->id->value > CAT_REF_VALUE_MAX))
         rc = cc_err_set(l->err, CC_CORRUPT, "catalog %s key without a valid id",
                         dur_collection_name(coll));
     if (rc == CC_OK)
         rc = cat__obj_new(cat_ref_from_id(cls, ik->id), v, value, &o, l->err);
-    if (k != NULL)
-        protobuf_c_message_free_unpacked(k, NULL);
-    if (v != NULL)
-        protobuf_c_message_free_unpacked(v, NULL);
     if (rc != CC_OK)
         return rc;
     cat__obj **slot = vec_push(&l->objs);
@@ -176,26 +160,53 @@ collect(loader *l, const cat_state *s, cat_class cls, pmap_bytes key, const dur_
     return rc;
 }
 
+/* Sorts v's records (n of size bytes) by (hi, lo) into *out (v->v or a new buffer, which
+ * then replaces v->v). Errors: NOMEM. */
+static cc_code
+sort_vec(loader *l, vec *v, size_t lo_off, size_t hi_off)
+{
+    if (v->n < 2)
+        return CC_OK;
+    void *tmp = cc_malloc(v->n * v->size);
+    if (tmp == NULL)
+        return nomem(l);
+    void *r = cat__radix_sort(v->v, tmp, v->n, v->size, lo_off, hi_off);
+    if (r == tmp) {
+        cc_free(v->v);
+        v->v = tmp;
+        v->cap = v->n;
+    } else {
+        cc_free(tmp);
+    }
+    return CC_OK;
+}
+
 /* Builds a sorted, deduplicated edge map. */
 static cc_code
 build_edges(loader *l, pmap_txn *pt, pmap_omap *m, vec *v)
 {
-    edge16 *e = v->v;
-    if (v->n > 1)
-        qsort(e, v->n, sizeof *e, edge_cmp);
+    cc_code rc = sort_vec(l, v, offsetof(edge_pair, to), offsetof(edge_pair, from));
+    if (rc != CC_OK)
+        return rc;
+    const edge_pair *e = v->v;
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++)
-        if (n == 0 || memcmp(e[n - 1].k, e[i].k, 16) != 0)
-            e[n++] = e[i];
+        n += i == 0 || e[i].from != e[i - 1].from || e[i].to != e[i - 1].to;
+    edge16 *k16 = cc_malloc((n + 1) * sizeof *k16);
     pmap_bytes *keys = cc_malloc((n + 1) * sizeof *keys);
     void **vals = cc_malloc((n + 1) * sizeof *vals);
-    cc_code rc = keys == NULL || vals == NULL ? nomem(l) : CC_OK;
-    for (size_t i = 0; i < n && rc == CC_OK; i++) {
-        keys[i] = (pmap_bytes){e[i].k, 16};
-        vals[i] = (void *)(uintptr_t)1;
+    rc = k16 == NULL || keys == NULL || vals == NULL ? nomem(l) : CC_OK;
+    for (size_t i = 0, j = 0; i < v->n && rc == CC_OK; i++) {
+        if (i > 0 && e[i].from == e[i - 1].from && e[i].to == e[i - 1].to)
+            continue;
+        cat__be64(k16[j].k, e[i].from);
+        cat__be64(k16[j].k + 8, e[i].to);
+        keys[j] = (pmap_bytes){k16[j].k, 16};
+        vals[j++] = (void *)(uintptr_t)1;
     }
     if (rc == CC_OK)
         rc = pmap_omap_build(pt, m, keys, vals, n, l->err);
+    cc_free(k16);
     cc_free(keys);
     cc_free(vals);
     return rc;
@@ -205,12 +216,13 @@ build_edges(loader *l, pmap_txn *pt, pmap_omap *m, vec *v)
 static cc_code
 build_counts(loader *l, pmap_txn *pt, pmap_hamt *m, vec *v)
 {
-    cat_ref *r = v->v;
-    if (v->n > 1)
-        qsort(r, v->n, sizeof *r, ref_cmp);
+    cc_code rc = sort_vec(l, v, 0, SIZE_MAX);
+    if (rc != CC_OK)
+        return rc;
+    const cat_ref *r = v->v;
     uint64_t *ids = cc_malloc((v->n + 1) * sizeof *ids);
     void **vals = cc_malloc((v->n + 1) * sizeof *vals);
-    cc_code rc = ids == NULL || vals == NULL ? nomem(l) : CC_OK;
+    rc = ids == NULL || vals == NULL ? nomem(l) : CC_OK;
     size_t n = 0;
     for (size_t i = 0; i < v->n && rc == CC_OK;) {
         size_t j = i;
@@ -231,13 +243,14 @@ build_counts(loader *l, pmap_txn *pt, pmap_hamt *m, vec *v)
 static cc_code
 build_names(loader *l, pmap_txn *pt, cat_state *s)
 {
-    name_ent *e = l->names.v;
+    cc_code rc = sort_vec(l, &l->names, offsetof(name_ent, ref), offsetof(name_ent, hash));
+    if (rc != CC_OK)
+        return rc;
+    const name_ent *e = l->names.v;
     size_t n = l->names.n;
-    if (n > 1)
-        qsort(e, n, sizeof *e, name_cmp);
     uint64_t *ids = cc_malloc((n + 1) * sizeof *ids);
     void **vals = cc_malloc((n + 1) * sizeof *vals);
-    cc_code rc = ids == NULL || vals == NULL ? nomem(l) : CC_OK;
+    rc = ids == NULL || vals == NULL ? nomem(l) : CC_OK;
     size_t k = 0;
     for (size_t i = 0; i < n && rc == CC_OK; i++) {
         if (k > 0 && ids[k - 1] == e[i].hash) {
@@ -316,6 +329,7 @@ loader_fini(loader *l)
     cc_free(l->used_by.v);
     cc_free(l->owners.v);
     cc_free(l->grants.v);
+    cat__arena_fini(&l->arena);
 }
 
 cc_code

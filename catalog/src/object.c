@@ -8,6 +8,8 @@
  * the cached fields are what indexes and checks need without decoding.
  */
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -228,37 +230,30 @@ cat_object_decode(const cat_object *o, ProtobufCMessage **out, cc_err *err)
 }
 
 cc_code
-cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, cat__obj **out,
-             cc_err *err)
+cat__obj_fields(cat_ref ref, const ProtobufCMessage *value, cat__fields *f, cc_err *err)
 {
-    cat_kind kind;
-    const char *name;
-    uint32_t oid = 0;
-    cat_ref parent = 0, owner = 0;
-    size_t nuses = 0, nacl = 0;
-    Cowcat__Catalog__CatalogId **uses = NULL;
-    Cowcat__Catalog__AclItem **acl = NULL;
+    *f = (cat__fields){0};
     switch (cat_ref_class(ref)) {
     case CAT_CLASS_DATABASE: {
         const Cowcat__Catalog__DatabaseValue *v = (const void *)value;
-        kind = CAT_KIND_DATABASE;
-        name = v->name;
-        nacl = v->n_privileges;
-        acl = v->privileges;
-        oid = v->oid;
-        owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
+        f->kind = CAT_KIND_DATABASE;
+        f->name = v->name;
+        f->nacl = v->n_privileges;
+        f->acl = v->privileges;
+        f->oid = v->oid;
+        f->owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         break;
     }
     case CAT_CLASS_SCHEMA: {
         const Cowcat__Catalog__SchemaValue *v = (const void *)value;
-        kind = CAT_KIND_SCHEMA;
-        name = v->name;
-        nacl = v->n_privileges;
-        acl = v->privileges;
-        oid = v->oid;
-        owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
+        f->kind = CAT_KIND_SCHEMA;
+        f->name = v->name;
+        f->nacl = v->n_privileges;
+        f->acl = v->privileges;
+        f->oid = v->oid;
+        f->owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         if (v->database_opt_case == COWCAT__CATALOG__SCHEMA_VALUE__DATABASE_OPT_DATABASE)
-            parent = cat_ref_from_id(CAT_CLASS_DATABASE, v->database);
+            f->parent = cat_ref_from_id(CAT_CLASS_DATABASE, v->database);
         break;
     }
     case CAT_CLASS_ITEM: {
@@ -267,79 +262,229 @@ cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, c
         if (k < 0 || v->schema == NULL)
             return cc_err_set(err, CC_CORRUPT, "catalog item with kind %d or no schema",
                               (int)v->kind);
-        kind = (cat_kind)k;
-        name = v->name;
-        oid = v->oid;
-        owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
-        parent = cat_ref_from_id(CAT_CLASS_SCHEMA, v->schema);
-        nuses = v->n_uses;
-        uses = v->uses;
-        nacl = v->n_privileges;
-        acl = v->privileges;
+        f->kind = (cat_kind)k;
+        f->name = v->name;
+        f->oid = v->oid;
+        f->owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
+        f->parent = cat_ref_from_id(CAT_CLASS_SCHEMA, v->schema);
+        f->nuses = v->n_uses;
+        f->uses = v->uses;
+        f->nacl = v->n_privileges;
+        f->acl = v->privileges;
         break;
     }
     case CAT_CLASS_ROLE: {
         const Cowcat__Catalog__RoleValue *v = (const void *)value;
-        kind = CAT_KIND_ROLE;
-        name = v->name;
-        oid = v->oid;
+        f->kind = CAT_KIND_ROLE;
+        f->name = v->name;
+        f->oid = v->oid;
         break;
     }
     case CAT_CLASS_CLUSTER: {
         const Cowcat__Catalog__ClusterValue *v = (const void *)value;
-        kind = CAT_KIND_CLUSTER;
-        name = v->name;
-        nacl = v->n_privileges;
-        acl = v->privileges;
-        owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
+        f->kind = CAT_KIND_CLUSTER;
+        f->name = v->name;
+        f->nacl = v->n_privileges;
+        f->acl = v->privileges;
+        f->owner = cat_ref_from_id(CAT_CLASS_ROLE, v->owner);
         break;
     }
     default:
         return cc_err_set(err, CC_INVALID, "not an object reference");
     }
-    if (name == NULL)
-        name = "";
-    size_t nlen = strlen(name);
-    /* Each ACL item names at most two roles (grantee, grantor). */
-    cat__obj *o = cc_malloc(sizeof *o + (nuses + 2 * nacl) * sizeof(cat_ref) + nlen + 1);
-    if (o == NULL)
-        return cc_err_set(err, CC_NOMEM, "out of memory building a catalog object");
-    cat_ref *u = (cat_ref *)(o + 1);
-    for (size_t i = 0; i < nuses; i++)
-        u[i] = uses[i] == NULL ? 0 : cat_ref_from_id(CAT_CLASS_ITEM, uses[i]);
+    if (f->name == NULL)
+        f->name = "";
+    if (f->nuses > UINT32_MAX)
+        return cc_err_set(err, CC_CORRUPT, "catalog item \"%s\" with %zu uses", f->name, f->nuses);
+    return CC_OK;
+}
+
+size_t
+cat__fields_refs(const cat__fields *f, cat_ref *u)
+{
+    for (size_t i = 0; i < f->nuses; i++)
+        u[i] = f->uses[i] == NULL ? 0 : cat_ref_from_id(CAT_CLASS_ITEM, f->uses[i]);
     size_t na = 0;
-    for (size_t i = 0; i < nacl; i++) {
-        cat_ref r[2] = {acl[i] ? cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) : 0,
-                        acl[i] ? cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantor) : 0};
+    for (size_t i = 0; i < f->nacl; i++) {
+        const Cowcat__Catalog__AclItem *a = f->acl[i];
+        cat_ref r[2] = {a ? cat_ref_from_id(CAT_CLASS_ROLE, a->grantee) : 0,
+                        a ? cat_ref_from_id(CAT_CLASS_ROLE, a->grantor) : 0};
         for (int k = 0; k < 2; k++) {
             bool seen = cat_ref_value(r[k]) == 0; /* PUBLIC (u0) or unset */
             for (size_t j = 0; j < na && !seen; j++)
-                seen = u[nuses + j] == r[k];
+                seen = u[f->nuses + j] == r[k];
             if (!seen)
-                u[nuses + na++] = r[k];
+                u[f->nuses + na++] = r[k];
         }
     }
-    char *n = (char *)(u + nuses + na);
-    memcpy(n, name, nlen + 1);
-    if (nuses > UINT32_MAX) {
-        cc_free(o);
-        return cc_err_set(err, CC_CORRUPT, "catalog item \"%s\" with %zu uses", name, nuses);
-    }
+    return na;
+}
+
+cc_code
+cat__obj_new(cat_ref ref, const ProtobufCMessage *value, const dur_blob *blob, cat__obj **out,
+             cc_err *err)
+{
+    cat__fields f;
+    cc_code rc = cat__obj_fields(ref, value, &f, err);
+    if (rc != CC_OK)
+        return rc;
+    size_t nlen = strlen(f.name);
+    /* Each ACL item names at most two roles (grantee, grantor). */
+    cat__obj *o = cc_malloc(sizeof *o + (f.nuses + 2 * f.nacl) * sizeof(cat_ref) + nlen + 1);
+    if (o == NULL)
+        return cc_err_set(err, CC_NOMEM, "out of memory building a catalog object");
+    cat_ref *u = (cat_ref *)(o + 1);
+    size_t na = cat__fields_refs(&f, u);
+    char *n = (char *)(u + f.nuses + na);
+    memcpy(n, f.name, nlen + 1);
     atomic_init(&o->refs, 1);
     o->nacl = (uint32_t)na;
     o->pub = (cat_object){
         .ref = ref,
-        .parent = parent,
-        .owner = owner,
+        .parent = f.parent,
+        .owner = f.owner,
         .name = n,
         .value = dur_blob_ref(blob),
         .uses = u,
-        .nuses = (uint32_t)nuses,
-        .oid = oid,
-        .kind = kind,
+        .nuses = (uint32_t)f.nuses,
+        .oid = f.oid,
+        .kind = f.kind,
     };
     *out = o;
     return CC_OK;
+}
+
+/* --- decoding arena -------------------------------------------------------------------- */
+
+#define ARENA_BLOCK (64u << 10) /* covers any ordinary object value */
+#define ARENA_ALIGN 16u
+
+typedef struct arena_big {
+    struct arena_big *next;
+    max_align_t pad[]; /* the allocation follows, aligned */
+} arena_big;
+
+static void *
+arena_alloc(void *data, size_t n)
+{
+    cat__arena *a = data;
+    size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (a->block == NULL && (a->block = cc_malloc(ARENA_BLOCK)) != NULL)
+        a->cap = ARENA_BLOCK;
+    if (need <= a->cap - a->used) {
+        void *p = a->block + a->used;
+        a->used += need;
+        return p;
+    }
+    arena_big *b = cc_malloc(sizeof *b + n);
+    if (b == NULL) {
+        a->oom = true;
+        return NULL;
+    }
+    b->next = a->big;
+    a->big = b;
+    return b->pad;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+    (void)data; /* everything goes at the next reset (protobuf-c frees a partial
+                   message on a decode error; that memory stays until then) */
+    (void)p;
+}
+
+cc_code
+cat__arena_decode(cat__arena *a, dur_collection coll, dur_part part, pmap_bytes b,
+                  ProtobufCMessage **out, cc_err *err)
+{
+    const ProtobufCMessageDescriptor *d =
+        part == DUR_PART_KEY ? dur_key_descriptor(coll) : dur_value_descriptor(coll);
+    if (d == NULL)
+        return cc_err_set(err, CC_INVALID, "invalid catalog collection %d", (int)coll);
+    a->pa = (ProtobufCAllocator){arena_alloc, arena_free, a};
+    a->oom = false;
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a->pa, b.len, b.ptr);
+    if (m == NULL && a->oom)
+        return cc_err_set(err, CC_NOMEM, "out of memory decoding a %s %s of the catalog",
+                          dur_collection_name(coll), part == DUR_PART_KEY ? "key" : "value");
+    if (m == NULL)
+        return cc_err_set(err, CC_CORRUPT, "could not decode a %s %s of the catalog",
+                          dur_collection_name(coll), part == DUR_PART_KEY ? "key" : "value");
+    *out = m;
+    return CC_OK;
+}
+
+void
+cat__arena_reset(cat__arena *a)
+{
+    while (a->big != NULL) {
+        arena_big *b = a->big;
+        a->big = b->next;
+        cc_free(b);
+    }
+    a->used = 0;
+}
+
+void
+cat__arena_fini(cat__arena *a)
+{
+    cat__arena_reset(a);
+    cc_free(a->block);
+    a->block = NULL;
+    a->cap = 0;
+}
+
+/* --- sorting ----------------------------------------------------------------------------- */
+
+#define RADIX_BITS 11
+#define RADIX      (1u << RADIX_BITS)
+
+static uint64_t
+rec_key(const unsigned char *rec, size_t off)
+{
+    uint64_t k;
+    memcpy(&k, rec + off, sizeof k);
+    return k;
+}
+
+/* One key's passes; returns where the records are. */
+static unsigned char *
+radix_by(unsigned char *v, unsigned char *tmp, size_t n, size_t size, size_t off)
+{
+    size_t count[RADIX];
+    for (unsigned shift = 0; shift < 64; shift += RADIX_BITS) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(rec_key(v + i * size, off) >> shift) & (RADIX - 1)]++;
+        if (count[(rec_key(v, off) >> shift) & (RADIX - 1)] == n)
+            continue; /* one digit for all: the order stands */
+        size_t sum = 0;
+        for (size_t d = 0; d < RADIX; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const unsigned char *r = v + i * size;
+            memcpy(tmp + size * count[(rec_key(r, off) >> shift) & (RADIX - 1)]++, r, size);
+        }
+        unsigned char *x = v;
+        v = tmp;
+        tmp = x;
+    }
+    return v;
+}
+
+void *
+cat__radix_sort(void *v, void *tmp, size_t n, size_t size, size_t lo_off, size_t hi_off)
+{
+    if (n < 2)
+        return v;
+    unsigned char *a = radix_by(v, tmp, n, size, lo_off);
+    if (hi_off != SIZE_MAX)
+        a = radix_by(a, a == v ? tmp : v, n, size, hi_off);
+    return a;
 }
 
 /* --- keys ------------------------------------------------------------------------------ */

@@ -116,6 +116,8 @@ persist_backend_file_open(const persist_options *opts, persist_backend *out, cc_
         .durability =
             opts->sync == PERSIST_SYNC_NONE ? PERSIST_DURABILITY_NONE : PERSIST_DURABILITY_FSYNC,
         .segment_bytes = opts->segment_bytes,
+        .access = opts->access == PERSIST_ACCESS_READ_ONLY ? PERSIST_WAL_READ_ONLY
+                                                           : PERSIST_WAL_WRITER,
     };
     persist_wal *wal;
     cc_code rc = persist_wal_open(opts->data_dir, &wo, &wal, err);

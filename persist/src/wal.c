@@ -52,6 +52,18 @@
  *   A frame whose checksum matches but whose payload does not parse is CORRUPT.
  * - A last segment shorter than its header (a crash during rotation) is
  *   rewritten as an empty segment.
+ *
+ * Read-only open (PERSIST_WAL_READ_ONLY; beside a live writer or none): no
+ * LOCK, and nothing is created, removed, truncated or synced. The latest
+ * rollup and every segment from its mark on are read into memory at open,
+ * the last segment up to its first bad frame (a frame the writer is still
+ * writing, or a torn tail the writer's next recovery will cut), so what is
+ * replayed is a prefix of the acknowledged-or-in-flight units, cut at a
+ * frame boundary. Segments are only ever appended to, so reading them one
+ * after another still gives a prefix. A rollup of the writer may remove the
+ * files being read (a new rollup replaces the old one and the segments
+ * below its mark): the open then starts over, a few times. Appends and
+ * rollups fail (the wal is marked poisoned with a read-only message).
  */
 #include "wal.h"
 
@@ -63,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -670,6 +683,101 @@ done:
     return rc;
 }
 
+static void
+ro_free(persist_wal *wal)
+{
+    for (size_t i = 0; i < wal->nro; i++)
+        cc_free(wal->ro[i].buf);
+    cc_free(wal->ro);
+    wal->ro = NULL;
+    wal->nro = 0;
+    persist__wal_drop_rollup_body(wal);
+}
+
+/* One attempt at a read-only recovery (see the file comment). */
+static cc_code
+recover_ro_once(persist_wal *wal, cc_err *err)
+{
+    u64_vec segs = {0}, rollups = {0}, tmps = {0};
+    cc_code rc = list_dir(wal, &segs, &rollups, &tmps, err);
+    if (rc != CC_OK)
+        goto done;
+    uint64_t mark = rollups.n ? rollups.v[rollups.n - 1] : 0;
+    if (mark != 0 && (rc = load_rollup(wal, mark, err)) != CC_OK)
+        goto done;
+    wal->rollup_mark = mark;
+    uint64_t first = mark ? mark : 1;
+    size_t i = 0;
+    while (i < segs.n && segs.v[i] < first)
+        i++; /* garbage the writer has not removed yet */
+    if (segs.n > i && (wal->ro = cc_calloc(segs.n - i, sizeof *wal->ro)) == NULL) {
+        rc = cc_err_set(err, CC_NOMEM, "out of memory reading \"%s\"", wal->dir);
+        goto done;
+    }
+    for (size_t j = i; j < segs.n; j++) {
+        char path[PATH_MAX];
+        persist__wal_seg_path(wal, first + (j - i), path);
+        if (segs.v[j] != first + (j - i)) {
+            rc = cc_err_set(err, CC_CORRUPT, "missing log segment \"%s\"", path);
+            goto done;
+        }
+        int fd = wal->io->open(wal->io->ctx, path, O_RDONLY, 0);
+        if (fd < 0) {
+            rc = persist__wal_io_error(err, "open file", path, errno);
+            goto done;
+        }
+        size_t size = 0, end = 0;
+        unsigned char *buf = NULL;
+        rc = file_size(wal, fd, path, &size, err);
+        if (rc == CC_OK)
+            rc = read_file(wal, fd, size, path, &buf, err);
+        wal->io->close(wal->io->ctx, fd);
+        if (rc == CC_OK)
+            rc = walk_segment(buf, size, segs.v[j], j + 1 == segs.n, path, NULL, NULL, NULL, &end,
+                              err);
+        if (rc != CC_OK) {
+            cc_free(buf);
+            goto done;
+        }
+        wal->ro[wal->nro++] = (wal_ro_seg){segs.v[j], buf, end};
+    }
+    wal->replay_first = first;
+    wal->replay_last = first + wal->nro - 1; /* first - 1: no segment */
+done:
+    cc_free(segs.v);
+    cc_free(rollups.v);
+    cc_free(tmps.v);
+    return rc;
+}
+
+#define RO_ATTEMPTS 8 /* read-only opens that lose a race with the writer's rollup start over */
+
+static cc_code
+recover_ro(persist_wal *wal, cc_err *err)
+{
+    cc_code rc = CC_OK;
+    for (int attempt = 0; attempt < RO_ATTEMPTS; attempt++) {
+        ro_free(wal);
+        if ((rc = recover_ro_once(wal, err)) == CC_OK || rc == CC_NOMEM)
+            break;
+        /* A file gone or cut short under us: a rollup or a recovery of the writer. */
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc != CC_OK) {
+        ro_free(wal);
+        return rc;
+    }
+    wal->read_only = 1;
+    wal->poisoned = 1; /* every append and rollup fails with this message */
+    cc_err e;
+    cc_err_set(&e, CC_IO, "data directory \"%s\" is open read-only", wal->dir);
+    memcpy(wal->poison_msg, e.msg, sizeof wal->poison_msg < sizeof e.msg ? sizeof wal->poison_msg
+                                                                         : sizeof e.msg);
+    wal->poison_msg[sizeof wal->poison_msg - 1] = '\0';
+    return CC_OK;
+}
+
 cc_code
 persist_wal_open(const char *dir, const persist_wal_opts *opts, persist_wal **out, cc_err *err)
 {
@@ -698,16 +806,18 @@ persist_wal_open(const char *dir, const persist_wal_opts *opts, persist_wal **ou
     pthread_cond_init(&wal->cv, NULL);
     pthread_mutex_init(&wal->rollup_mu, NULL);
 
-    if ((rc = make_dir(wal, err)) != CC_OK)
+    if (o.access != PERSIST_WAL_READ_ONLY && (rc = make_dir(wal, err)) != CC_OK)
         goto fail;
     wal->dir_fd = wal->io->open(wal->io->ctx, wal->dir, O_RDONLY | O_DIRECTORY, 0);
     if (wal->dir_fd < 0) {
         rc = persist__wal_io_error(err, "open directory", wal->dir, errno);
         goto fail;
     }
-    if ((rc = take_lock(wal, err)) != CC_OK)
-        goto fail;
-    if ((rc = recover(wal, err)) != CC_OK)
+    if (o.access == PERSIST_WAL_READ_ONLY)
+        rc = recover_ro(wal, err);
+    else if ((rc = take_lock(wal, err)) == CC_OK)
+        rc = recover(wal, err);
+    if (rc != CC_OK)
         goto fail;
     *out = wal;
     return CC_OK;
@@ -753,7 +863,21 @@ persist_wal_replay(persist_wal *wal, persist_wal_replay_fn fn, void *arg, cc_err
         if (rc != CC_OK)
             goto done;
     }
-    for (uint64_t seq = wal->replay_first; seq <= wal->replay_last; seq++) {
+    for (size_t i = 0; wal->read_only && i < wal->nro; i++) {
+        char path[PATH_MAX];
+        size_t end;
+        persist__wal_seg_path(wal, wal->ro[i].seq, path);
+        if (wal->ro[i].end < WAL_SEG_HDR)
+            continue; /* being created by a rotation: empty */
+        /* Verified at open up to end: whole frames only. */
+        rc = walk_segment(wal->ro[i].buf, wal->ro[i].end, wal->ro[i].seq, 0, path, &rv, replay_unit,
+                          &ctx, &end, err);
+        if (rc != CC_OK)
+            goto done;
+    }
+    if (wal->read_only)
+        ro_free(wal); /* replayed: the bytes are not needed again */
+    for (uint64_t seq = wal->replay_first; !wal->read_only && seq <= wal->replay_last; seq++) {
         char path[PATH_MAX];
         size_t size, end;
         int is_last = seq == wal->replay_last;
@@ -805,7 +929,7 @@ persist_wal_close(persist_wal *wal)
         wal->io->close(wal->io->ctx, wal->dir_fd);
     if (wal->lock_fd >= 0)
         wal->io->close(wal->io->ctx, wal->lock_fd); /* releases the flock */
-    persist__wal_drop_rollup_body(wal);
+    ro_free(wal);
     cc_free(wal->buf);
     pthread_mutex_destroy(&wal->mu);
     pthread_cond_destroy(&wal->cv);

@@ -48,11 +48,26 @@ typedef enum persist_durability {
 /* The largest encoded append unit (records + 4-byte lengths) the log accepts. */
 #define PERSIST_WAL_UNIT_MAX (1u << 30)
 
+/*
+ * Who opens the log. WRITER: locks the directory, recovers (truncates a torn
+ * tail, removes garbage), appends. READ_ONLY: a reader beside a live writer
+ * (or none): no lock, nothing created, removed or truncated; it reads the
+ * latest rollup and the segments after it as they are (the last one up to
+ * its last whole frame, so a frame being written is not seen), retrying if
+ * a concurrent rollup removes files meanwhile. The units it replays are a
+ * prefix of the log; appends and rollups fail.
+ */
+typedef enum persist_wal_access {
+    PERSIST_WAL_WRITER = 0,
+    PERSIST_WAL_READ_ONLY = 1,
+} persist_wal_access;
+
 /* Open options; a zeroed struct (or NULL) gives the defaults. */
 typedef struct persist_wal_opts {
     const persist_io *io;          /* borrowed, must outlive the wal; NULL = persist_io_default() */
     persist_durability durability; /* default PERSIST_DURABILITY_FSYNC */
     uint64_t segment_bytes;        /* rotate once a segment would exceed this; 0 = 64 MiB */
+    persist_wal_access access;     /* default PERSIST_WAL_WRITER */
 } persist_wal_opts;
 
 /* One record of an append unit: len bytes at data (data may be NULL when len == 0). */

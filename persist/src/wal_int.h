@@ -81,8 +81,20 @@ struct persist_wal {
     size_t rollup_len;          /* its length */
     int replayed;               /* replay has run */
 
+    /* PERSIST_WAL_READ_ONLY: the segments as read at open (replay reads them from here). */
+    int read_only;
+    struct wal_ro_seg *ro; /* nro segments from replay_first on, in order */
+    size_t nro;
+
     persist_wal_stats stats; /* relaxed atomics */
 };
+
+/* A segment read by a read-only open: its bytes up to the last whole frame. */
+typedef struct wal_ro_seg {
+    uint64_t seq;
+    unsigned char *buf;
+    size_t end;
+} wal_ro_seg;
 
 static inline void
 wal__put32(unsigned char *p, uint32_t v)

@@ -419,6 +419,24 @@ Test(tools_bad_dump, a_dangling_dependency_fails_the_check_and_leaves_nothing)
     fixture_free(&f);
 }
 
+Test(tools_bad_dump, a_dangling_dependency_in_a_large_catalog_fails_the_two_thread_check)
+{
+    fixture f;
+    fixture_new(&f, 5000); /* above cat_check's two-thread threshold (4096 objects) */
+    size_t len, v = find_item(&f, "v");
+    uint64_t missing = 1ull << 40; /* no item has it */
+    uint8_t *keep;
+    tools_dump_entry *e = entries_copy(&f);
+    edit_item(&f, e, v, dangle, &missing, &keep);
+    uint8_t *buf = encode(&f, e, f.d->n, &len);
+    expect_restore_fails(&f, buf, len, "view");
+    expect_restore_fails(&f, buf, len, "uses an object that does not exist");
+    free(buf);
+    free(keep);
+    free(e);
+    fixture_free(&f);
+}
+
 /* --- check on a damaged data directory -------------------------------------------------- */
 
 /* Writes entries into dir's catalog shard as raw durable updates, unchecked (what a bug or

@@ -21,7 +21,9 @@
  * durable check and the re-parse — a third of the work at a million tables,
  * in chunks that either thread takes — run beside loading the catalog and
  * cat_check. cat_check therefore runs without its parse hook; the result is
- * the same set of checks.
+ * the same set of checks. (Without the hook, cat_check of a large catalog
+ * splits its own per-object pass over two threads; the parse chunks then
+ * take up whatever time the other work leaves.)
  *
  *   main    [ cat_open ....... ][ cat_check ............ ][ parse chunks ]
  *   helper  [ dur_snapshot_check ][ audit log ][ parse chunks ............ ]

@@ -4,21 +4,22 @@
  *
  * A data directory is persist's file backend (persist/src/wal.c):
  *
- *   LOCK               flock'd by the process that has it open (pid inside)
+ *   LOCK               flock'd by the writer that has it open (pid inside)
  *   log-<seq>.wal      log segments
  *   rollup-<mark>      the latest rollup
  *
- * The backend allows one process at a time (flock LOCK_EX), so the tools
- * cannot read beside a running writer: they report the holder's pid. What
- * the tools open is read-only above persist: a durable catalog in
- * DUR_MODE_READ_ONLY never appends (no fence bump, no bootstrap), with names
- * external as under a writer's catalog; the catalog is cat_open over it.
- * persist's recovery still runs (it may truncate a torn tail, as any open
- * would), and nothing is created: the directory must exist and hold a
- * persist log before persist_client_open (which would otherwise create
- * both). One exception: a persist directory without a "catalog" shard gets
- * an empty one from persist_shard_open (persist has no way to ask first);
- * it is then reported as holding no catalog.
+ * The tools never write to it and take no lock: persist is opened
+ * PERSIST_ACCESS_READ_ONLY, which reads the latest rollup and the log
+ * segments as they are, beside a server (or any writer) that may have the
+ * directory open and keep committing — a running cowcatd need not be
+ * stopped. What is read is a prefix of the log cut at a frame boundary,
+ * i.e. the catalog at one upper it really had (each DDL is one append):
+ * one consistent version. Commits that land later are not seen. The
+ * durable catalog above is DUR_MODE_READ_ONLY (never appends: no fence
+ * bump, no bootstrap), with names external as under a writer's catalog;
+ * the catalog is cat_open over it. Nothing is created: the directory must
+ * exist and hold a persist log, and a directory whose log holds no
+ * "catalog" shard is reported as holding no catalog.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,19 +69,9 @@ tools_datadir_open(const char *dir, tools_open_kind kind, tools_datadir **out, c
         cc_err_set(err, CC_INVALID, "\"%s\" is not a cowcat data directory", dir);
         return cc_err_detail(err, "It holds no log-*.wal segment and no rollup.");
     }
-    long pid;
-    if (tools__lock_held(dir, &pid)) {
-        if (pid > 0)
-            cc_err_set_state(err, CC_IO, "55006", "data directory \"%s\" is in use by pid %ld", dir,
-                             pid);
-        else
-            cc_err_set_state(err, CC_IO, "55006",
-                             "data directory \"%s\" is in use by another process", dir);
-        return cc_err_hint(err, "The cowcat tools read the data directory directly; stop the "
-                                "server or program that has it open, or use a copy.");
-    }
     persist_client *pc;
-    persist_options po = {.backend = PERSIST_BACKEND_FILE, .data_dir = dir};
+    persist_options po = {
+        .backend = PERSIST_BACKEND_FILE, .data_dir = dir, .access = PERSIST_ACCESS_READ_ONLY};
     cc_code rc = persist_client_open(&po, &pc, err);
     if (rc != CC_OK)
         return rc;
@@ -98,8 +89,9 @@ tools__datadir_attach(persist_client *pc, const char *dir, tools_open_kind kind,
         return cc_err_set(err, CC_NOMEM, "out of memory opening a data directory");
     }
     d->pc = pc;
-    cc_code rc = persist_shard_open(pc, "catalog", &d->shard, err);
-    if (rc == CC_OK && persist_shard_upper(d->shard) == 0)
+    d->shard = persist_shard_find(pc, "catalog");
+    cc_code rc = CC_OK;
+    if (d->shard == NULL || persist_shard_upper(d->shard) == 0)
         rc = cc_err_set(err, CC_INVALID, "data directory \"%s\" holds no catalog", dir);
     if (rc == CC_OK && kind != TOOLS_OPEN_PERSIST) {
         /* Read-only never appends; names external, as a writer runs under a catalog. */

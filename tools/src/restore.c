@@ -27,7 +27,9 @@
  *    that decodes but is inconsistent (a dependency on a missing object,
  *    two objects with one OID or name, ...) fails here.
  * 3. Only then the rename. Until it, NAME is untouched; any failure removes
- *    the new directory.
+ *    the new directory. The checked catalog is then closed, or handed to the
+ *    caller (tools_restore_options.loaded: the CLI leaves it to its exit
+ *    rather than free every object one by one).
  * No fence token is written: the first writable open (cowcat_open, the
  * server) starts a fresh one, epoch 1 at its deploy generation.
  */
@@ -160,11 +162,15 @@ first_finding(void *arg, const char *what, const cc_err *f)
         *first = *f;
 }
 
-/* Loads the catalog pc holds (taking ownership of pc) and checks it in full against d. */
+/*
+ * Loads the catalog pc holds (taking ownership of pc) and checks it in full
+ * against d. On success *out gets the loaded catalog (the caller closes it).
+ */
 static cc_code
 verify(const tools_dump *d, persist_client *pc, const char *dir, uint64_t upper,
-       const tools_restore_options *o, cc_err *err)
+       const tools_restore_options *o, tools_datadir **out, cc_err *err)
 {
+    *out = NULL;
     tools__progress p;
     tools__progress_start(&p, o->progress, o->progress_arg, "restore: check", d->n);
     tools_datadir *dd;
@@ -194,9 +200,12 @@ verify(const tools_dump *d, persist_client *pc, const char *dir, uint64_t upper,
             rc = cc_err_set(
                 err, CC_INTERNAL, "restored catalog has %" PRIu64 " %s objects, the dump %" PRIu64,
                 cat_state_count(st, (cat_kind)k), cat_kind_name((cat_kind)k), d->kinds[k]);
-    if (rc == CC_OK)
+    if (rc == CC_OK) {
         tools__progress_done(&p);
-    tools_datadir_close(dd);
+        *out = dd;
+    } else {
+        tools_datadir_close(dd);
+    }
     return rc;
 }
 
@@ -274,13 +283,19 @@ tools_restore(const tools_dump *d, const char *data_dir, const tools_restore_opt
     if (mkdir(tmp, 0700) != 0)
         return tools__io_error(err, "create directory", tmp, errno);
     persist_client *pc;
+    tools_datadir *dd = NULL;
     cc_code rc = write_entries(d, tmp, o, sum, &pc, err);
     if (rc == CC_OK)
-        rc = verify(d, pc, data_dir, sum->upper, o, err); /* closes pc */
+        rc = verify(d, pc, data_dir, sum->upper, o, &dd, err); /* takes pc */
     else
         persist_client_close(pc);
     if (rc == CC_OK)
         rc = put_in_place(tmp, data_dir, parent, old, full, err);
+    if (rc == CC_OK && o->loaded != NULL) {
+        *o->loaded = dd; /* open files follow the rename */
+        return CC_OK;
+    }
+    tools_datadir_close(dd);
     if (rc != CC_OK)
         tools__remove_tree(tmp);
     return rc;

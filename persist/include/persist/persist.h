@@ -75,6 +75,23 @@ typedef enum persist_trace_mode {
     PERSIST_TRACE_SORT = 1,
 } persist_trace_mode;
 
+/*
+ * How the file backend opens its data directory. WRITER (default): takes
+ * the directory's lock (one process at a time), recovers (cuts a torn tail),
+ * appends. READ_ONLY: reads the directory as it is, beside a writer that
+ * may be running (no lock taken, nothing created, removed or truncated):
+ * the state is that of a prefix of the log cut at a frame boundary — every
+ * shard at an upper it really had — including frames the writer has
+ * written but not yet acknowledged (their fdatasync pending; should it
+ * fail, the writer cuts them and reports the append failed). Later appends
+ * of the writer are not seen. Appends, rollups and since moves fail, and so
+ * does opening a shard the directory does not hold (see persist_shard_find).
+ */
+typedef enum persist_access {
+    PERSIST_ACCESS_WRITER = 0,
+    PERSIST_ACCESS_READ_ONLY = 1,
+} persist_access;
+
 typedef struct persist_options {
     persist_backend_kind backend;
     const char *data_dir;      /* file backend: the data directory (created if missing) */
@@ -84,6 +101,7 @@ typedef struct persist_options {
     uint64_t rollup_min_bytes; /* roll up once this much log has accumulated and it
                                   exceeds the last rollup's size; 0 = 16 MiB */
     persist_trace_mode trace;  /* default PERSIST_TRACE_INCREMENTAL */
+    persist_access access;     /* file backend: default PERSIST_ACCESS_WRITER */
 } persist_options;
 
 /* One update. Borrowed views: the bytes need only live for the call. */

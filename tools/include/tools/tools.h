@@ -227,6 +227,14 @@ typedef struct tools_restore_options {
     persist_sync sync;          /* PERSIST_SYNC_FSYNC (default) or NONE (benchmarks) */
     tools_progress_fn progress; /* may be NULL */
     void *progress_arg;
+    /*
+     * NULL (default): the checked catalog is closed before tools_restore
+     * returns. Otherwise, on success, *loaded gets it instead (still open,
+     * read-only; its files were renamed into data_dir, so only close it):
+     * a program that exits right after may leave it to the exit rather
+     * than free a million objects one by one (the CLI does, see main.c).
+     */
+    tools_datadir **loaded;
 } tools_restore_options;
 
 typedef struct tools_restore_summary {
