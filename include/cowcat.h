@@ -149,6 +149,9 @@ typedef struct cowcat_options {
     cowcat_backend backend;
     uint64_t deploy_generation; /* fencing: a lower generation than stored is refused */
     uint32_t ablate;            /* COWCAT_ABLATE_BIT()s; 0 (the default): none */
+    uint64_t audit_log_keep;    /* audit events kept (cowcat_catalog.audit_events): the newest
+                                   this many; older ones are dropped as new ones commit,
+                                   so the log's memory and disk stay bounded; 0: 100,000 */
 } cowcat_options;
 
 /*

@@ -7,6 +7,8 @@
  */
 #include "base/alloc.h"
 
+#include <stdbool.h>
+
 int cc__alloc_armed;
 static uint64_t alloc_calls;
 static uint64_t alloc_fail_at;
@@ -61,4 +63,20 @@ cc__alloc_hooked(size_t n, size_t size, void *old, int kind)
     default:
         return malloc(size);
     }
+}
+
+void *
+cc_protobuf_alloc(void *oom, size_t size)
+{
+    void *p = cc_malloc(size);
+    if (p == NULL)
+        *(bool *)oom = true;
+    return p;
+}
+
+void
+cc_protobuf_free(void *oom, void *p)
+{
+    (void)oom;
+    cc_free(p);
 }

@@ -99,12 +99,14 @@ static int report_dependents(void *arg, const cat_object *o);
  * The RESTRICT error: PostgreSQL's message, one DETAIL line per object that
  * CASCADE would drop — each dependent outside the set and, transitively,
  * theirs (a table's indexes excepted: they go with it) — as many as fit,
- * then the HINT.
+ * then the HINT. Out of memory building it replaces it with NOMEM (d->rc).
  */
 static void
 dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
 {
     cc_err *e = d->err;
+    if (d->rc == CC_NOMEM)
+        return;
     if (d->rc != CC_DEPENDENTS) {
         char b[3 * CAT_NAME_MAX + 4];
         if (d->requested > 1)
@@ -119,16 +121,26 @@ dependents_error(drop_ctx *d, const cat_object *of, const cat_object *dep)
         if (e != NULL)
             e->detail[0] = '\0';
     }
-    if (cat__refset_has(&d->reported, dep->ref) ||
-        cat__refset_add(&d->reported, dep->ref, NULL) != CC_OK)
+    if (cat__refset_has(&d->reported, dep->ref))
         return;
+    if (cat__refset_add(&d->reported, dep->ref, e) != CC_OK) {
+        d->rc = CC_NOMEM;
+        return;
+    }
     if (e != NULL) {
         size_t len = strlen(e->detail);
         char a[3 * CAT_NAME_MAX + 4], b[3 * CAT_NAME_MAX + 4], k[CAT_NAME_MAX + 32] = "";
         char line[8 * CAT_NAME_MAX + 96];
         /* A table depends through a foreign key: PostgreSQL names the constraint. */
         ProtobufCMessage *m = NULL;
-        if (dep->kind == CAT_KIND_TABLE && cat_object_decode(dep, &m, NULL) == CC_OK) {
+        cc_err de;
+        cc_code rc = dep->kind == CAT_KIND_TABLE ? cat_object_decode(dep, &m, &de) : CC_NOT_FOUND;
+        if (rc == CC_NOMEM) {
+            *e = de;
+            d->rc = rc;
+            return;
+        }
+        if (rc == CC_OK) {
             const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
             for (size_t i = 0; i < v->n_constraints && !k[0]; i++)
                 if (v->constraints[i]->ref_table_opt_case ==
@@ -157,7 +169,7 @@ report_dependents(void *arg, const cat_object *o)
     drop_ctx *d = arg;
     if (!is_auto(o, d->cur) && !cat__refset_has(&d->in, o->ref))
         dependents_error(d, d->cur, o);
-    return 0;
+    return d->rc == CC_NOMEM;
 }
 
 /* RESTRICT violations: every dependent/member outside the set. */
@@ -171,7 +183,7 @@ check_outside(void *arg, const cat_object *o)
         cat_ref_class(d->cur->ref) == CAT_CLASS_ITEM)
         return 0; /* stripped */
     dependents_error(d, d->cur, o);
-    return 0;
+    return d->rc == CC_NOMEM;
 }
 
 /* A role may go only if every object it owns, and every object whose
@@ -207,19 +219,22 @@ check_role(drop_ctx *d, const cat_object *role)
 /*
  * Hands on_cascade what CASCADE added, depth first from each named object
  * (PostgreSQL's order: an object, then what it brought along), a table's
- * indexes excepted (automatic). O(k).
+ * indexes excepted (automatic). O(k). Errors: NOMEM (the notices are part
+ * of the statement's result: without them the drop fails too).
  */
-static void
+static cc_code
 report_cascade(drop_ctx *d, size_t named)
 {
     size_t n = d->order.n;
+    if (n == named)
+        return CC_OK; /* nothing cascaded */
     size_t *first = cc_malloc((n + 1) * sizeof *first), *next = cc_malloc((n + 1) * sizeof *next);
     size_t *stack = cc_malloc((n + 1) * sizeof *stack);
     if (first == NULL || next == NULL || stack == NULL) {
         cc_free(first);
         cc_free(next);
         cc_free(stack);
-        return; /* out of memory: the notices are lost, the drop is not */
+        return cc_err_set(d->err, CC_NOMEM, "out of memory in DROP ... CASCADE");
     }
     for (size_t i = 0; i < n; i++)
         first[i] = next[i] = SIZE_MAX;
@@ -254,6 +269,7 @@ report_cascade(drop_ctx *d, size_t named)
     cc_free(first);
     cc_free(next);
     cc_free(stack);
+    return CC_OK;
 }
 
 static cc_code
@@ -329,7 +345,7 @@ cat__op_drop(cat_txn *t, const cat_op *op, cc_err *err)
     if (d.rc == CC_OK)
         closure(&d);
     if (d.rc == CC_OK && op->u.drop.on_cascade != NULL)
-        report_cascade(&d, named);
+        d.rc = report_cascade(&d, named);
     /* Strip what surviving tables refer to (pairs: table, dropped object). */
     for (size_t i = 0; i + 1 < d.strip.n && d.rc == CC_OK; i += 2) {
         if (cat__refset_has(&d.in, d.strip.v[i]))

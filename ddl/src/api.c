@@ -287,16 +287,16 @@ snap_object(cowcat_snapshot *snap, const cat_object *o, cowcat_object *out)
     out->create_sql = arena_keep(snap, made[1]);
 }
 
-/* A statement context over the snapshot's version, for name resolution. */
-static void
-snap_ctx(cowcat_snapshot *snap, ddl_ctx *c)
+/* A statement context over the snapshot's version, for name resolution. Errors: NOMEM. */
+static cc_code
+snap_ctx(cowcat_snapshot *snap, ddl_ctx *c, cc_err *err)
 {
     memset(c, 0, sizeof *c);
     c->s = snap->s;
     c->st = snap->st;
     c->sql = "";
     c->text = "";
-    ddl__ctx_bind(c);
+    return ddl__ctx_bind(c, err);
 }
 
 /* Splits "a.b.c" (parts optionally double-quoted) into q. Folds unquoted parts. */
@@ -357,7 +357,8 @@ cowcat_snapshot_find(cowcat_snapshot *snap, const char *name, cowcat_object *out
     if (split_name(name, parts, &q, &e) != CC_OK)
         return from_cc(err, &e);
     ddl_ctx c;
-    snap_ctx(snap, &c);
+    if (snap_ctx(snap, &c, &e) != CC_OK)
+        return from_cc(err, &e);
     const cat_object *o = NULL;
     if (ddl__find_relation(&c, &q, &o, &e) != CC_OK)
         return from_cc(err, &e);
@@ -422,7 +423,10 @@ cowcat_snapshot_walk_schema(cowcat_snapshot *snap, const char *schema, cowcat_ob
     if (snap == NULL || schema == NULL || fn == NULL)
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_snapshot_walk_schema: NULL argument");
     ddl_ctx c;
-    snap_ctx(snap, &c);
+    cc_err e;
+    cc_err_clear(&e);
+    if (snap_ctx(snap, &c, &e) != CC_OK)
+        return from_cc(err, &e);
     const cat_object *sc = ddl__find_schema(&c, schema);
     if (sc == NULL) {
         char msg[128];

@@ -70,11 +70,10 @@ stored_open(const cat_object *o, stored *s, cc_err *err)
     cc_code rc = cat_object_decode(o, (ProtobufCMessage **)&s->v, err);
     if (rc != CC_OK)
         return rc;
-    int pos;
-    if (ddl__parse(s->v->create_sql, &s->tree, &pos, err) != CC_OK) {
+    if ((rc = ddl__parse_stored(s->v->create_sql, o->name, &s->tree, err)) != CC_OK) {
         protobuf_c_message_free_unpacked(&s->v->base, NULL);
         s->v = NULL;
-        return cc_err_set(err, CC_CORRUPT, "the stored statement of %s does not parse", o->name);
+        return rc;
     }
     s->stmt = s->tree->stmts[0]->stmt;
     return CC_OK;
@@ -416,11 +415,11 @@ keep_not_null(PgQuery__CreateStmt *cs, const Cowcat__Catalog__ItemValue *v, cons
                 stored_not_null = !v->columns[k]->nullable;
         if (strcmp(cd->colname, dropped) == 0 || !stored_not_null || sql_not_null(cs, cd))
             continue;
-        PgQuery__Node *n = malloc(sizeof *n);
-        PgQuery__Constraint *k = malloc(sizeof *k);
+        PgQuery__Node *n = cc_malloc(sizeof *n);
+        PgQuery__Constraint *k = cc_malloc(sizeof *k);
         if (n == NULL || k == NULL) {
-            free(n);
-            free(k);
+            cc_free(n);
+            cc_free(k);
             return nomem(err);
         }
         pg_query__node__init(n);

@@ -209,25 +209,37 @@ conflicting(ddl_ctx *c, const PgQuery__DefElem *d, cc_err *err)
                    cc_err_set_state(err, CC_PARSE, "42601", "conflicting or redundant options"));
 }
 
-/* Is the session role a member of role (itself, or through memberships)? */
-static bool
-member_of(ddl_ctx *c, cat_ref role)
+/*
+ * *member: the session role is a member of role (itself, or through
+ * memberships). A role that does not decode has none. Errors: NOMEM.
+ */
+static cc_code
+member_of(ddl_ctx *c, cat_ref role, bool *member, cc_err *err)
 {
-    if (c->superuser || c->role == role)
-        return true;
+    *member = c->superuser || c->role == role;
+    if (*member)
+        return CC_OK;
     cat_ref todo[32];
     size_t n = 0, seen = 0;
     todo[n++] = c->role;
-    while (seen < n) {
+    while (seen < n && !*member) {
         const cat_object *r = cat_state_find(c->st, todo[seen++]);
         ProtobufCMessage *m = NULL;
-        if (r == NULL || cat_object_decode(r, &m, NULL) != CC_OK)
+        if (r == NULL)
+            continue;
+        cc_err e;
+        cc_code rc = cat_object_decode(r, &m, &e);
+        if (rc == CC_NOMEM) {
+            if (err != NULL)
+                *err = e;
+            return rc;
+        }
+        if (rc != CC_OK)
             continue;
         Cowcat__Catalog__RoleValue *v = (Cowcat__Catalog__RoleValue *)m;
-        bool found = false;
-        for (size_t i = 0; i < v->n_membership && !found; i++) {
+        for (size_t i = 0; i < v->n_membership && !*member; i++) {
             cat_ref g = cat_ref_from_id(CAT_CLASS_ROLE, v->membership[i]->role);
-            found = g == role;
+            *member = g == role;
             bool dup = false;
             for (size_t j = 0; j < n; j++)
                 dup |= todo[j] == g;
@@ -235,10 +247,8 @@ member_of(ddl_ctx *c, cat_ref role)
                 todo[n++] = g;
         }
         protobuf_c_message_free_unpacked(m, NULL);
-        if (found)
-            return true;
     }
-    return false;
+    return CC_OK;
 }
 
 /* --- CREATE INDEX ------------------------------------------------------------------- */
@@ -588,7 +598,11 @@ ddl__create_database(ddl_ctx *c, const PgQuery__CreatedbStmt *s, cc_err *err)
     if (!c->superuser && !ddl__session_attributes(c).create_db)
         return cc_err_set_state(err, CC_PERMISSION, "42501",
                                 "permission denied to create database");
-    if (owner != c->role && !member_of(c, owner))
+    bool member = true;
+    cc_code prc = owner != c->role ? member_of(c, owner, &member, err) : CC_OK;
+    if (prc != CC_OK)
+        return prc;
+    if (!member)
         return cc_err_set_state(err, CC_PERMISSION, "42501", "must be member of role \"%s\"",
                                 oname);
     const char *tmpl = seen[1] ? def_string(seen[1], buf, sizeof buf) : NULL;
@@ -654,10 +668,18 @@ ddl__create_schema(ddl_ctx *c, const PgQuery__CreateSchemaStmt *s, cc_err *err)
     if (db == NULL)
         return cc_err_set_state(err, CC_NOT_FOUND, "3D000", "database \"%s\" does not exist",
                                 c->s->database);
-    if (!c->superuser && db->owner != c->role && !(ddl__acl_of(db, c->role) & DDL_ACL_CREATE))
+    uint64_t bits = DDL_ACL_CREATE;
+    cc_code prc =
+        !c->superuser && db->owner != c->role ? ddl__acl_of(db, c->role, &bits, err) : CC_OK;
+    if (prc != CC_OK)
+        return prc;
+    if (!(bits & DDL_ACL_CREATE))
         return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for database %s",
                                 db->name);
-    if (owner != c->role && !member_of(c, owner))
+    bool member = true;
+    if (owner != c->role && (prc = member_of(c, owner, &member, err)) != CC_OK)
+        return prc;
+    if (!member)
         return cc_err_set_state(err, CC_PERMISSION, "42501", "must be member of role \"%s\"",
                                 oname);
     if (strncmp(name, "pg_", 3) == 0) {

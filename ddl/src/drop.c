@@ -179,6 +179,8 @@ typedef struct role_uses {
     size_t nroles;
     const cat_object **v;
     size_t n, cap;
+    cc_code rc; /* NOMEM stops the walk */
+    cc_err *err;
 } role_uses;
 
 static bool
@@ -196,14 +198,17 @@ role_use(void *arg, const cat_object *o)
     role_uses *u = arg;
     bool hit = names_role(u, o->owner);
     for (size_t i = 0; i < u->nroles && !hit && cat_ref_class(o->ref) != CAT_CLASS_ROLE; i++)
-        hit = ddl__acl_names(o, u->roles[i]);
+        if ((u->rc = ddl__acl_names(o, u->roles[i], &hit, u->err)) != CC_OK)
+            return 1;
     if (!hit)
         return 0;
     if (u->n == u->cap) {
         size_t cap = u->cap ? 2 * u->cap : 16;
         const cat_object **v = cc_realloc(u->v, cap * sizeof *v);
-        if (v == NULL)
+        if (v == NULL) {
+            u->rc = cc_err_set(u->err, CC_NOMEM, "out of memory in DROP ROLE");
             return 1;
+        }
         u->v = v;
         u->cap = cap;
     }
@@ -222,13 +227,20 @@ by_oid(const void *a, const void *b)
  * DROP ROLE's 2BP01 DETAIL as PostgreSQL words it: one line per object the
  * roles own ("owner of table t") or are granted privileges on ("privileges
  * for schema s"), in OID order. The catalog keeps only per-role counts, so
- * this walks every object: O(n), on this error path only.
+ * this walks every object: O(n), on this error path only. Errors: NOMEM
+ * (replacing the 2BP01 in err).
  */
-static void
+static cc_code
 role_detail(ddl_ctx *c, const cat_ref *roles, size_t nroles, cc_err *err)
 {
-    role_uses u = {.roles = roles, .nroles = nroles};
+    cc_err e;
+    role_uses u = {.roles = roles, .nroles = nroles, .err = &e};
     cat_state_walk_all(c->st, role_use, &u);
+    if (u.rc != CC_OK) {
+        *err = e;
+        cc_free(u.v);
+        return u.rc;
+    }
     qsort(u.v, u.n, sizeof *u.v, by_oid);
     char detail[sizeof err->detail] = "";
     for (size_t i = 0; i < u.n; i++) {
@@ -241,6 +253,7 @@ role_detail(ddl_ctx *c, const cat_ref *roles, size_t nroles, cc_err *err)
     if (u.n > 0)
         cc_err_detail(err, "%s", detail);
     cc_free(u.v);
+    return CC_OK;
 }
 
 cc_code
@@ -277,8 +290,11 @@ ddl__drop_roles(ddl_ctx *c, const PgQuery__DropRoleStmt *d, cc_err *err)
     }
     if (rc == CC_OK)
         rc = drop_refs(c, refs, n, CAT_DROP_RESTRICT, err);
-    if (rc == CC_DEPENDENTS && err != NULL)
-        role_detail(c, refs, n, err);
+    if (rc == CC_DEPENDENTS && err != NULL) {
+        cc_code drc = role_detail(c, refs, n, err);
+        if (drc != CC_OK)
+            rc = drc;
+    }
     cc_free(refs);
     return rc;
 }
@@ -331,12 +347,20 @@ colusers_add(void *arg, const cat_object *dep)
     PgQuery__ParseResult *tree = NULL;
     int pos;
     colref_find f = {.column = u->column};
-    if (ddl__parse(((Cowcat__Catalog__ItemValue *)m)->create_sql, &tree, &pos, NULL) == CC_OK)
+    cc_err pe;
+    cc_code prc = ddl__parse(((Cowcat__Catalog__ItemValue *)m)->create_sql, &tree, &pos, &pe);
+    if (prc == CC_OK)
         ddl__walk(&tree->stmts[0]->stmt->base, colref_node, &f);
     else
         f.found = true; /* cannot tell: keep the view safe */
     ddl__parse_free(tree);
     protobuf_c_message_free_unpacked(m, NULL);
+    if (prc == CC_NOMEM) {
+        if (u->err != NULL)
+            *u->err = pe;
+        u->rc = prc;
+        return 1;
+    }
     if (!f.found)
         return 0;
     if (u->n == u->cap) {
@@ -402,6 +426,8 @@ typedef struct fk_scan {
     const cat_object *table;
     const char *column;
     cascade *k;
+    cc_code rc; /* NOMEM stops the scan */
+    cc_err *err;
 } fk_scan;
 
 static int
@@ -409,8 +435,18 @@ fk_line(void *arg, const cat_object *o)
 {
     fk_scan *f = arg;
     ProtobufCMessage *m;
-    if (o->kind != CAT_KIND_TABLE || cat_object_decode(o, &m, NULL) != CC_OK)
+    if (o->kind != CAT_KIND_TABLE)
         return 0;
+    cc_err e;
+    cc_code rc = cat_object_decode(o, &m, &e);
+    if (rc == CC_NOMEM) {
+        if (f->err != NULL)
+            *f->err = e;
+        f->rc = rc;
+        return 1;
+    }
+    if (rc != CC_OK)
+        return 0; /* undecodable: no lines (cat_check reports it) */
     const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
     for (size_t i = 0; i < v->n_constraints; i++) {
         const Cowcat__Catalog__Constraint *k = v->constraints[i];
@@ -433,13 +469,17 @@ fk_line(void *arg, const cat_object *o)
     return 0;
 }
 
-/* The foreign keys to table.column (its own, others'), which DROP COLUMN ... CASCADE drops. */
-static void
-fk_lines(ddl_ctx *c, const cat_object *table, const char *column, cascade *k)
+/*
+ * The foreign keys to table.column (its own, others'), which DROP COLUMN ...
+ * CASCADE drops, as notice lines into k. Errors: NOMEM.
+ */
+static cc_code
+fk_lines(ddl_ctx *c, const cat_object *table, const char *column, cascade *k, cc_err *err)
 {
-    fk_scan f = {c, table, column, k};
-    fk_line(&f, table); /* its own foreign keys first, as PostgreSQL lists them */
-    cat_state_walk_used_by(c->st, table->ref, fk_line, &f);
+    fk_scan f = {c, table, column, k, CC_OK, err};
+    if (fk_line(&f, table) == 0) /* its own foreign keys first, as PostgreSQL lists them */
+        cat_state_walk_used_by(c->st, table->ref, fk_line, &f);
+    return f.rc;
 }
 
 /*
@@ -477,8 +517,9 @@ ddl__drop_column_users(ddl_ctx *c, const cat_object *table, const char *column, 
         cascade k = {.c = c};
         for (size_t i = 0; i < u.n; i++)
             on_cascade(&k, cat_state_find(c->st, u.v[i]));
-        fk_lines(c, table, column, &k);
-        rc = drop_refs_noting(c, u.v, u.n, CAT_DROP_CASCADE, &k, err);
+        rc = fk_lines(c, table, column, &k, err);
+        if (rc == CC_OK)
+            rc = drop_refs_noting(c, u.v, u.n, CAT_DROP_CASCADE, &k, err);
     }
     cc_free(u.v);
     return rc;

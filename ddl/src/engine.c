@@ -147,6 +147,7 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .names = DUR_NAMES_EXTERNAL,
         .snapshot = ablated(opts, COWCAT_ABLATE_SNAPSHOT) ? DUR_SNAPSHOT_REBUILD : DUR_SNAPSHOT_DELTA,
         .advance = ablated(opts, COWCAT_ABLATE_ADVANCE) ? DUR_ADVANCE_EACH : DUR_ADVANCE_TXNS,
+        .audit_keep = opts->audit_log_keep,
     };
     if ((rc = dur_open(db->pc, &dopts, &db->dur, err)) != CC_OK)
         goto fail;
@@ -288,9 +289,10 @@ run_group(cowcat *db, ddl_request *group)
             c->errpos = 0;
             c->txn = txn;
             c->st = cat_txn_state(txn);
-            ddl__ctx_bind(c);
             cc_err_clear(&r->err);
-            r->rc = ddl__write_timed(c, r->stmt, &r->err);
+            r->rc = ddl__ctx_bind(c, &r->err);
+            if (r->rc == CC_OK)
+                r->rc = ddl__write_timed(c, r->stmt, &r->err);
             c->txn = NULL;
             if (r->rc != CC_OK) {
                 r->failed = true;

@@ -98,23 +98,37 @@ ddl__ctx_reset(ddl_ctx *c)
     c->columns_sent = false;
 }
 
-void
-ddl__ctx_bind(ddl_ctx *c)
+cc_code
+ddl__ctx_bind(ddl_ctx *c, cc_err *err)
 {
     cowcat_session *s = c->s;
-    const cat_object *r = cat_state_find_role(c->st, s->user);
-    c->role = r != NULL ? r->ref : 0;
-    c->superuser = false;
-    if (r != NULL) {
-        ProtobufCMessage *m = NULL;
-        if (cat_object_decode(r, &m, NULL) == CC_OK) {
-            const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
-            c->superuser = v->attributes != NULL && v->attributes->superuser;
-            protobuf_c_message_free_unpacked(m, NULL);
-        }
-    }
     const cat_object *d = cat_state_find_database(c->st, s->database);
     c->database = d != NULL ? d->ref : 0;
+    const cat_object *r = cat_state_find_role(c->st, s->user);
+    c->role = r != NULL ? r->ref : 0;
+    c->attrs = (Cowcat__Catalog__RoleAttributes)COWCAT__CATALOG__ROLE_ATTRIBUTES__INIT;
+    c->superuser = false;
+    if (r == NULL)
+        return CC_OK;
+    ProtobufCMessage *m = NULL;
+    cc_err e;
+    cc_code rc = cat_object_decode(r, &m, &e);
+    if (rc == CC_NOMEM) {
+        if (err != NULL)
+            *err = e;
+        return rc;
+    }
+    if (rc != CC_OK)
+        return CC_OK; /* an undecodable role has no attributes (cat_check reports it) */
+    const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
+    if (v->attributes != NULL) {
+        c->attrs = *v->attributes;
+        c->attrs.base = (ProtobufCMessage)PROTOBUF_C_MESSAGE_INIT(
+            &cowcat__catalog__role_attributes__descriptor);
+    }
+    c->superuser = c->attrs.superuser;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return CC_OK;
 }
 
 /* --- classification ----------------------------------------------------------------- */
@@ -209,22 +223,22 @@ ddl__write(ddl_ctx *c, const PgQuery__Node *n, cc_err *err)
 
 /*
  * Points c->st at what the session reads: its block's working version, or
- * the published one pinned with the session's reader (returns true: unpin
- * with unpin_version). Binds the session's role and database.
+ * the published one pinned with the session's reader (*pinned true: unpin
+ * with unpin_version, also after an error). Binds the session's role and
+ * database. Errors: those of ddl__ctx_bind.
  */
-static bool
-pin_version(ddl_ctx *c)
+static cc_code
+pin_version(ddl_ctx *c, bool *pinned, cc_err *err)
 {
     cowcat_session *s = c->s;
-    bool pinned = s->txn == NULL;
-    if (pinned) {
+    *pinned = s->txn == NULL;
+    if (*pinned) {
         pmap_reader_pin(s->reader);
         c->st = cat_state_acquire(s->db->cat);
     } else {
         c->st = cat_txn_state(s->txn);
     }
-    ddl__ctx_bind(c);
-    return pinned;
+    return ddl__ctx_bind(c, err);
 }
 
 static void
@@ -239,8 +253,10 @@ unpin_version(ddl_ctx *c, bool pinned)
 static cc_code
 run_read(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
 {
-    bool pinned = pin_version(c);
-    cc_code rc = ddl__read(c, stmt, err);
+    bool pinned;
+    cc_code rc = pin_version(c, &pinned, err);
+    if (rc == CC_OK)
+        rc = ddl__read(c, stmt, err);
     unpin_version(c, pinned);
     return rc;
 }
@@ -301,8 +317,9 @@ run_block_write(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     }
     c->txn = s->txn;
     c->st = cat_txn_state(s->txn);
-    ddl__ctx_bind(c);
-    cc_code rc = ddl__write_timed(c, stmt, err);
+    cc_code rc = ddl__ctx_bind(c, err);
+    if (rc == CC_OK)
+        rc = ddl__write_timed(c, stmt, err);
     if (rc == CC_OK)
         s->block_writes++;
     c->txn = NULL;
@@ -418,9 +435,12 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
     if (s->status != COWCAT_TXN_FAILED && strncasecmp(word, "show", 4) == 0) {
         cc_code rc = CC_OK;
         ddl_ctx probe = *c;
-        bool pinned = pin_version(&probe);
-        bool took = ddl__show_extension(&probe, text, &rc, err);
+        bool pinned;
+        cc_code brc = pin_version(&probe, &pinned, err);
+        bool took = brc == CC_OK && ddl__show_extension(&probe, text, &rc, err);
         unpin_version(&probe, pinned);
+        if (brc != CC_OK)
+            return brc;
         if (took) {
             *c = probe;
             return rc;
@@ -435,7 +455,6 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
     if (rc != CC_OK) {
         if (pos > 0)
             c->errpos = c->offset + pos;
-        fail_block(s);
         return rc;
     }
     const PgQuery__Node *stmt = tree->stmts[0]->stmt;
@@ -481,8 +500,6 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
         break;
     }
     ddl__parse_free(tree);
-    if (rc != CC_OK)
-        fail_block(s);
     return rc;
 }
 
@@ -501,6 +518,7 @@ cowcat_exec(cowcat_session *s, const char *sql, const cowcat_callbacks *cb, void
     size_t n = 0;
     cc_code rc = ddl__split(sql, &spans, &n, &e);
     if (rc != CC_OK) {
+        fail_block(s);
         export_error(&c, &e, err);
         return (cowcat_code)rc;
     }
@@ -512,21 +530,26 @@ cowcat_exec(cowcat_session *s, const char *sql, const cowcat_callbacks *cb, void
     for (size_t i = 0; i < n && rc == CC_OK; i++) {
         char *text = cc_malloc((size_t)spans[i].len + 1);
         if (text == NULL) {
-            rc = cc_err_set(&e, CC_NOMEM, "out of memory");
-            break;
+            rc = cc_err_set(&e, CC_NOMEM, "out of memory copying a statement");
+        } else {
+            memcpy(text, sql + spans[i].offset, (size_t)spans[i].len);
+            text[spans[i].len] = '\0';
+            ddl__ctx_reset(&c);
+            c.offset = spans[i].offset;
+            c.text = text;
+            rc = run_one(&c, text, many, &e);
+            report(&c, rc == CC_OK);
+            cc_free(text);
+            c.text = NULL;
         }
-        memcpy(text, sql + spans[i].offset, (size_t)spans[i].len);
-        text[spans[i].len] = '\0';
-        ddl__ctx_reset(&c);
-        c.offset = spans[i].offset;
-        c.text = text;
-        rc = run_one(&c, text, many, &e);
-        report(&c, rc == CC_OK);
-        cc_free(text);
-        c.text = NULL;
+        /* Whatever failed — the statement, or getting to run it — fails the
+         * block (explicit) or rolls it back (the string's implicit one). */
+        if (rc != CC_OK)
+            fail_block(s);
     }
     cc_free(spans);
-    /* The implicit block ends with the string (an error already rolled it back). */
+    /* The implicit block ends with the string; after an error it is already
+     * rolled back (fail_block), so this commits only if every statement succeeded. */
     if (s->implicit) {
         c.errpos = 0;
         rc = end_block(s, true, &e);

@@ -169,6 +169,8 @@ struct ddl_ctx {
     cat_ref role;        /* the session role (0 if it was dropped) */
     bool superuser;      /* the session role is a superuser */
     cat_ref database;    /* the current database (0 if it was dropped) */
+    /* the session role's attributes (zeroed if it was dropped); superuser is one of them */
+    Cowcat__Catalog__RoleAttributes attrs;
 
     char tag[64]; /* command tag, e.g. "CREATE TABLE" */
     cowcat_error notices[DDL_NOTICES_MAX];
@@ -183,8 +185,11 @@ struct ddl_ctx {
 
 /* Clears what a statement reported (tag, notices, position) before a (re)run. */
 void ddl__ctx_reset(ddl_ctx *c);
-/* Resolves the session's role (and whether it is a superuser) and database in c->st. */
-void ddl__ctx_bind(ddl_ctx *c);
+/*
+ * Resolves the session's role (its attributes: superuser, ...) and database
+ * in c->st. Errors: NOMEM (decoding the role).
+ */
+cc_code ddl__ctx_bind(ddl_ctx *c, cc_err *err);
 
 /* Records a NOTICE (sqlstate, printf message); beyond DDL_NOTICES_MAX it is dropped. */
 void ddl__notice(ddl_ctx *c, const char *sqlstate, const char *fmt, ...)
@@ -224,6 +229,14 @@ cc_code ddl__split(const char *sql, ddl_stmt_span **spans, size_t *n, cc_err *er
  * text), NOMEM.
  */
 cc_code ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc_err *err);
+
+/*
+ * Parses the stored statement create_sql of the object called name (it
+ * parsed when it was stored). *out as ddl__parse. Errors: CORRUPT (`the
+ * stored statement of v does not parse`), NOMEM.
+ */
+cc_code ddl__parse_stored(const char *create_sql, const char *name, PgQuery__ParseResult **out,
+                          cc_err *err);
 void ddl__parse_free(PgQuery__ParseResult *r);
 
 /*
@@ -327,10 +340,10 @@ cc_code ddl__check_owner(ddl_ctx *c, const cat_object *o, cc_err *err);
  */
 cc_code ddl__check_create(ddl_ctx *c, const cat_object *schema, cc_err *err);
 
-/* The ACL bits o's privileges grant role (and PUBLIC). */
-uint64_t ddl__acl_of(const cat_object *o, cat_ref role);
-/* True if o's privileges name role as grantee or grantor. */
-bool ddl__acl_names(const cat_object *o, cat_ref role);
+/* *bits: the ACL bits o's privileges grant role (and PUBLIC). Errors: NOMEM. */
+cc_code ddl__acl_of(const cat_object *o, cat_ref role, uint64_t *bits, cc_err *err);
+/* *names: o's privileges name role as grantee or grantor. Errors: NOMEM. */
+cc_code ddl__acl_names(const cat_object *o, cat_ref role, bool *names, cc_err *err);
 
 /* --- statements -------------------------------------------------------------------------- */
 
@@ -585,7 +598,7 @@ cc_code ddl__missing(ddl_ctx *c, const ddl_objkind *ok, const ddl_qname *q, bool
 /* o has the statement's kind, else 42809 (with DROP's hint when drop). */
 cc_code ddl__check_kind(ddl_ctx *c, const ddl_objkind *ok, const cat_object *o, bool drop,
                         cc_err *err);
-/* The session role's attributes (zeroed if it is gone). */
+/* The session role's attributes (zeroed if it is gone), as ddl__ctx_bind found them. */
 Cowcat__Catalog__RoleAttributes ddl__session_attributes(ddl_ctx *c);
 /* The 1-based position of column name in item o (0: no such column). Errors: CORRUPT, NOMEM. */
 cc_code ddl__column_position(const cat_object *o, const char *name, uint32_t *pos, cc_err *err);
@@ -683,7 +696,7 @@ bool ddl__walk_in_query(const ddl_walk *w);
  * SCRAM-SHA-256 verifiers in PostgreSQL's format (scram.c):
  * "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>" (base64).
  * ddl__scram_verifier uses a random 16-byte salt and 4096 iterations.
- * *out is new (malloc'd). Errors: INTERNAL (libcrypto failed), NOMEM.
+ * *out is new (cc_malloc'd). Errors: INTERNAL (libcrypto failed), NOMEM.
  */
 cc_code ddl__scram_verifier(const char *password, char **out, cc_err *err);
 cc_code ddl__scram_verifier_salt(const char *password, const uint8_t *salt, size_t nsalt,

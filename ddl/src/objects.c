@@ -208,17 +208,7 @@ ddl__check_kind(ddl_ctx *c, const ddl_objkind *ok, const cat_object *o, bool dro
 Cowcat__Catalog__RoleAttributes
 ddl__session_attributes(ddl_ctx *c)
 {
-    Cowcat__Catalog__RoleAttributes a = COWCAT__CATALOG__ROLE_ATTRIBUTES__INIT;
-    const cat_object *r = c->role ? cat_state_find(c->st, c->role) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (r != NULL && cat_object_decode(r, &m, NULL) == CC_OK) {
-        const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
-        if (v->attributes != NULL)
-            a = *v->attributes;
-        a.base = (ProtobufCMessage)PROTOBUF_C_MESSAGE_INIT(&cowcat__catalog__role_attributes__descriptor);
-        protobuf_c_message_free_unpacked(m, NULL);
-    }
-    return a;
+    return c->attrs;
 }
 
 

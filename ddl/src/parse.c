@@ -330,19 +330,21 @@ read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 }
 
 /*
- * The message nesting depth of a packed message of type d, walked with an
- * explicit stack, stopping early once it passes limit (returns limit + 1).
- * Malformed bytes count as too deep: they come from libpg_query, never users.
+ * The message nesting depth of a packed message of type d (*depth), walked
+ * with an explicit stack, stopping early once it passes limit (*depth =
+ * limit + 1). Malformed bytes count as too deep: they come from libpg_query,
+ * never users. Errors: NOMEM (the stack).
  */
-static size_t
-packed_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, size_t limit)
+static cc_code
+packed_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, size_t limit,
+             size_t *depth, cc_err *err)
 {
     struct level {
         const ProtobufCMessageDescriptor *d;
         const uint8_t *end;
     } *st = cc_malloc((limit + 1) * sizeof *st);
     if (st == NULL)
-        return limit + 1;
+        return cc_err_set(err, CC_NOMEM, "out of memory measuring a parse tree");
     size_t top = 0, max = 1;
     st[0] = (struct level){d, p + len};
     while (true) {
@@ -388,10 +390,12 @@ packed_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, 
         }
     }
     cc_free(st);
-    return max;
+    *depth = max;
+    return CC_OK;
 bad:
     cc_free(st);
-    return limit + 1;
+    *depth = limit + 1;
+    return CC_OK;
 }
 
 /* 54001 unless a packed parse tree nests shallowly enough for this thread. */
@@ -401,11 +405,12 @@ check_depth(const PgQueryProtobuf *tree, cc_err *err)
     size_t left = cc_stack_left();
     size_t fits = left > DDL_STACK_RESERVE ? (left - DDL_STACK_RESERVE) / DDL_STACK_PER_LEVEL : 0;
     size_t limit = fits < DDL_MAX_NESTING ? fits : DDL_MAX_NESTING;
-    size_t depth = packed_depth(&pg_query__parse_result__descriptor,
-                                (const uint8_t *)tree->data, tree->len, limit);
-    if (depth <= limit)
-        return CC_OK;
-    cc_code rc = cc_err_set_state(err, CC_LIMIT, "54001", "stack depth limit exceeded");
+    size_t depth = 0;
+    cc_code rc = packed_depth(&pg_query__parse_result__descriptor, (const uint8_t *)tree->data,
+                              tree->len, limit, &depth, err);
+    if (rc != CC_OK || depth <= limit)
+        return rc;
+    rc = cc_err_set_state(err, CC_LIMIT, "54001", "stack depth limit exceeded");
     cc_err_detail(err,
                       "The statement's parse tree nests more than %zu levels deep (at most %u, "
                       "fewer when the calling thread's stack is small: %zu kB left here).",
@@ -442,17 +447,34 @@ ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc_err *er
         pg_query_free_protobuf_parse_result(r);
         return rc;
     }
+    /* Through the hook; the tree is freed with protobuf-c's default allocator
+     * (base/alloc.h). libpg_query's own parse allocates outside it. */
+    bool oom = false;
+    ProtobufCAllocator a = {cc_protobuf_alloc, cc_protobuf_free, &oom};
     PgQuery__ParseResult *t =
-        pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
+        pg_query__parse_result__unpack(&a, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
     pg_query_free_protobuf_parse_result(r);
-    if (t == NULL)
+    if (t == NULL && oom)
         return cc_err_set(err, CC_NOMEM, "out of memory decoding a parse tree");
+    if (t == NULL)
+        return cc_err_set(err, CC_INTERNAL, "could not decode libpg_query's parse tree");
     if (t->n_stmts != 1 || t->stmts[0]->stmt == NULL) {
         pg_query__parse_result__free_unpacked(t, NULL);
         return cc_err_set_state(err, CC_PARSE, "42601", "expected exactly one statement");
     }
     *out = t;
     return CC_OK;
+}
+
+cc_code
+ddl__parse_stored(const char *create_sql, const char *name, PgQuery__ParseResult **out,
+                  cc_err *err)
+{
+    int pos;
+    cc_code rc = ddl__parse(create_sql, out, &pos, err);
+    if (rc == CC_OK || rc == CC_NOMEM)
+        return rc;
+    return cc_err_set(err, CC_CORRUPT, "the stored statement of %s does not parse", name);
 }
 
 void

@@ -10,30 +10,48 @@
 
 #include "internal.h"
 
-/* The privileges of o's durable value (decoded into *m, which the caller frees), or NULL. */
-static Cowcat__Catalog__AclItem **
-acl_items(const cat_object *o, ProtobufCMessage **m, size_t *n)
+/*
+ * The privileges of o's durable value (*acl, *n; decoded into *m, which the
+ * caller frees when not NULL). A value that does not decode has none (cat_check
+ * reports it). Errors: NOMEM.
+ */
+static cc_code
+acl_items(const cat_object *o, ProtobufCMessage **m, Cowcat__Catalog__AclItem ***acl, size_t *n,
+          cc_err *err)
 {
     *n = 0;
     *m = NULL;
-    if (cat_object_decode(o, m, NULL) != CC_OK)
-        return NULL;
+    *acl = NULL;
+    cc_err e;
+    cc_code rc = cat_object_decode(o, m, &e);
+    if (rc == CC_NOMEM) {
+        if (err != NULL)
+            *err = e;
+        return rc;
+    }
+    if (rc != CC_OK)
+        return CC_OK;
     switch (cat_ref_class(o->ref)) {
     case CAT_CLASS_DATABASE:
         *n = ((Cowcat__Catalog__DatabaseValue *)*m)->n_privileges;
-        return ((Cowcat__Catalog__DatabaseValue *)*m)->privileges;
+        *acl = ((Cowcat__Catalog__DatabaseValue *)*m)->privileges;
+        break;
     case CAT_CLASS_SCHEMA:
         *n = ((Cowcat__Catalog__SchemaValue *)*m)->n_privileges;
-        return ((Cowcat__Catalog__SchemaValue *)*m)->privileges;
+        *acl = ((Cowcat__Catalog__SchemaValue *)*m)->privileges;
+        break;
     case CAT_CLASS_ITEM:
         *n = ((Cowcat__Catalog__ItemValue *)*m)->n_privileges;
-        return ((Cowcat__Catalog__ItemValue *)*m)->privileges;
+        *acl = ((Cowcat__Catalog__ItemValue *)*m)->privileges;
+        break;
     case CAT_CLASS_CLUSTER:
         *n = ((Cowcat__Catalog__ClusterValue *)*m)->n_privileges;
-        return ((Cowcat__Catalog__ClusterValue *)*m)->privileges;
+        *acl = ((Cowcat__Catalog__ClusterValue *)*m)->privileges;
+        break;
     default:
-        return NULL;
+        break;
     }
+    return CC_OK;
 }
 
 /* True if the AclItem's grantee is PUBLIC (u0 or unset). */
@@ -43,34 +61,36 @@ is_public(const Cowcat__Catalog__AclItem *a)
     return a->grantee == NULL || (!a->grantee->system && a->grantee->value == 0);
 }
 
-uint64_t
-ddl__acl_of(const cat_object *o, cat_ref role)
+cc_code
+ddl__acl_of(const cat_object *o, cat_ref role, uint64_t *bits, cc_err *err)
 {
     ProtobufCMessage *m;
     size_t n;
-    Cowcat__Catalog__AclItem **acl = acl_items(o, &m, &n);
-    uint64_t bits = 0;
+    Cowcat__Catalog__AclItem **acl;
+    *bits = 0;
+    cc_code rc = acl_items(o, &m, &acl, &n, err);
     for (size_t i = 0; i < n; i++)
         if (is_public(acl[i]) || cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) == role)
-            bits |= acl[i]->acl_mode;
+            *bits |= acl[i]->acl_mode;
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, NULL);
-    return bits;
+    return rc;
 }
 
-bool
-ddl__acl_names(const cat_object *o, cat_ref role)
+cc_code
+ddl__acl_names(const cat_object *o, cat_ref role, bool *names, cc_err *err)
 {
     ProtobufCMessage *m;
     size_t n;
-    Cowcat__Catalog__AclItem **acl = acl_items(o, &m, &n);
-    bool found = false;
-    for (size_t i = 0; i < n && !found; i++)
-        found = (!is_public(acl[i]) && cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) == role) ||
-                cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantor) == role;
+    Cowcat__Catalog__AclItem **acl;
+    *names = false;
+    cc_code rc = acl_items(o, &m, &acl, &n, err);
+    for (size_t i = 0; i < n && !*names; i++)
+        *names = (!is_public(acl[i]) && cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantee) == role) ||
+                 cat_ref_from_id(CAT_CLASS_ROLE, acl[i]->grantor) == role;
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, NULL);
-    return found;
+    return rc;
 }
 
 cc_code
@@ -94,8 +114,10 @@ ddl__check_create(ddl_ctx *c, const cat_object *schema, cc_err *err)
     if (!cat_ref_is_system(schema->ref)) {
         if (c->superuser || (c->role != 0 && schema->owner == c->role))
             return CC_OK;
-        if (ddl__acl_of(schema, c->role) & DDL_ACL_CREATE)
-            return CC_OK;
+        uint64_t bits;
+        cc_code rc = ddl__acl_of(schema, c->role, &bits, err);
+        if (rc != CC_OK || (bits & DDL_ACL_CREATE))
+            return rc;
     }
     return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for schema %s",
                             schema->name);

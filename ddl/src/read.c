@@ -290,17 +290,35 @@ view_base(const cat_state *st, const cat_object *o, const PgQuery__RangeVar *rv)
     return NULL;
 }
 
-/* The number of columns of item o (0 if it cannot be decoded). */
-static size_t
-item_ncols(const cat_object *o)
+/*
+ * A view's description is lenient: what cannot be worked out from its
+ * stored statement (it does not parse, deparse or decode) is left out — no
+ * definition, not updatable. Running out of memory is never such a case: it
+ * fails the description. Returns rc if it must be reported, else CC_OK.
+ */
+static cc_code
+lenient(cc_code rc, const cc_err *e, cc_err *err)
+{
+    if (rc != CC_NOMEM)
+        return CC_OK;
+    if (err != NULL)
+        *err = *e;
+    return rc;
+}
+
+/* *n gets the number of columns of item o (0 if it cannot be decoded). Errors: NOMEM. */
+static cc_code
+item_ncols(const cat_object *o, size_t *n, cc_err *err)
 {
     ProtobufCMessage *m;
     cc_err e;
-    if (cat_object_decode(o, &m, &e) != CC_OK)
-        return 0;
-    size_t n = ((Cowcat__Catalog__ItemValue *)m)->n_columns;
+    *n = 0;
+    cc_code rc = cat_object_decode(o, &m, &e);
+    if (rc != CC_OK)
+        return lenient(rc, &e, err);
+    *n = ((Cowcat__Catalog__ItemValue *)m)->n_columns;
     protobuf_c_message_free_unpacked(m, NULL);
-    return n;
+    return CC_OK;
 }
 
 /* True if target n is an aggregate or window call (the view is then not updatable). */
@@ -321,30 +339,34 @@ is_aggregate(const PgQuery__Node *n)
 
 /*
  * Marks the updatable output columns of query s of view o into cols (n
- * entries); returns whether the view is automatically updatable (a base
- * view must be so itself; dependencies are acyclic, so this recursion ends).
+ * entries); *updatable gets whether the view is automatically updatable (a
+ * base view must be so itself; dependencies are acyclic, so this recursion
+ * ends). Errors: NOMEM.
  */
-static bool
-query_updatable(ddl_ctx *c, const cat_object *o, const PgQuery__SelectStmt *s, bool *cols, size_t n)
+static cc_code
+query_updatable(ddl_ctx *c, const cat_object *o, const PgQuery__SelectStmt *s, bool *cols, size_t n,
+                bool *updatable, cc_err *err)
 {
+    *updatable = false;
     if (s->op > PG_QUERY__SET_OPERATION__SETOP_NONE || s->with_clause != NULL ||
         s->n_distinct_clause || s->n_group_clause || s->having_clause != NULL ||
         s->n_window_clause || s->limit_count != NULL || s->limit_offset != NULL ||
         s->n_values_lists || s->n_from_clause != 1 ||
         s->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
-        return false;
+        return CC_OK;
     const cat_object *base = view_base(c->st, o, s->from_clause[0]->range_var);
     if (base == NULL)
-        return false;
+        return CC_OK;
     if (base->kind == CAT_KIND_VIEW) {
         ddl_view_info bi;
         cc_err e;
-        if (ddl__view_info(c, base, &bi, &e) != CC_OK)
-            return false;
+        cc_code rc = ddl__view_info(c, base, &bi, &e);
+        if (rc != CC_OK)
+            return lenient(rc, &e, err);
         bool ok = bi.updatable;
         ddl__view_info_fini(&bi);
         if (!ok)
-            return false;
+            return CC_OK;
     }
     size_t k = 0;
     bool any = false;
@@ -353,18 +375,22 @@ query_updatable(ddl_ctx *c, const cat_object *o, const PgQuery__SelectStmt *s, b
         const PgQuery__Node *v =
             t->node_case == PG_QUERY__NODE__NODE_RES_TARGET ? t->res_target->val : NULL;
         if (is_aggregate(v))
-            return false;
+            return CC_OK;
         bool col = v != NULL && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
         size_t width = 1;
         if (col && v->column_ref->n_fields > 0 &&
             v->column_ref->fields[v->column_ref->n_fields - 1]->node_case ==
-                PG_QUERY__NODE__NODE_A_STAR)
-            width = item_ncols(base);
+                PG_QUERY__NODE__NODE_A_STAR) {
+            cc_code rc = item_ncols(base, &width, err);
+            if (rc != CC_OK)
+                return rc;
+        }
         for (size_t j = 0; j < width && k < n; j++)
             cols[k++] = col;
         any = any || (col && width > 0);
     }
-    return any;
+    *updatable = any;
+    return CC_OK;
 }
 
 cc_code
@@ -383,7 +409,10 @@ ddl__view_info(ddl_ctx *c, const cat_object *view, ddl_view_info *out, cc_err *e
     out->ncols = iv->n_columns;
     if ((out->col_updatable = cc_calloc(iv->n_columns ? iv->n_columns : 1, sizeof(bool))) == NULL)
         rc = cc_err_set(err, CC_NOMEM, "out of memory describing a view");
-    if (rc == CC_OK && ddl__parse(iv->create_sql, &r, &pos, &e) == CC_OK && r->n_stmts == 1) {
+    cc_code prc = rc == CC_OK ? ddl__parse(iv->create_sql, &r, &pos, &e) : rc;
+    if (rc == CC_OK && prc != CC_OK)
+        rc = lenient(prc, &e, err);
+    if (rc == CC_OK && prc == CC_OK && r->n_stmts == 1) {
         const PgQuery__Node *n = r->stmts[0]->stmt;
         const PgQuery__Node *q = NULL;
         if (n->node_case == PG_QUERY__NODE__NODE_VIEW_STMT) {
@@ -396,12 +425,15 @@ ddl__view_info(ddl_ctx *c, const cat_object *view, ddl_view_info *out, cc_err *e
         } else if (n->node_case == PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT) {
             q = n->create_table_as_stmt->query;
         }
-        if (q != NULL && ddl__deparse(q, &out->definition, &e) != CC_OK)
-            out->definition = NULL;
-        if (q != NULL && view->kind == CAT_KIND_VIEW &&
+        if (q != NULL) {
+            cc_code drc = ddl__deparse(q, &out->definition, &e);
+            if (drc != CC_OK)
+                rc = lenient(drc, &e, err);
+        }
+        if (rc == CC_OK && q != NULL && view->kind == CAT_KIND_VIEW &&
             q->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
-            out->updatable =
-                query_updatable(c, view, q->select_stmt, out->col_updatable, out->ncols);
+            rc = query_updatable(c, view, q->select_stmt, out->col_updatable, out->ncols,
+                                 &out->updatable, err);
     }
     ddl__parse_free(r);
     protobuf_c_message_free_unpacked(m, NULL);

@@ -438,8 +438,7 @@ ddl__rewrite(void *arg, const cat_state *s, const cat_object *target, const char
     if (renamed->kind == CAT_KIND_ROLE || renamed->kind == CAT_KIND_CLUSTER)
         return CC_OK;
     PgQuery__ParseResult *tree;
-    int pos;
-    cc_code rc = ddl__parse(sql, &tree, &pos, err);
+    cc_code rc = ddl__parse_stored(sql, target->name, &tree, err);
     if (rc != CC_OK)
         return rc;
     rw r = {.s = s, .target = target, .renamed = renamed, .new_name = new_name};

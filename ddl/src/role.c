@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "internal.h"
 
 enum { OPT_SUPER, OPT_LOGIN, OPT_INHERIT, OPT_CREATEDB, OPT_CREATEROLE, OPT_PASSWORD, NOPT };
@@ -149,7 +150,7 @@ ddl__create_role(ddl_ctx *c, const PgQuery__CreateRoleStmt *s, cc_err *err)
     op.u.create_role.attributes = &a;
     op.u.create_role.password = password;
     rc = ddl__apply(c, &op, NULL, err);
-    free(owned);
+    cc_free(owned);
     if (rc == CC_OK)
         snprintf(c->tag, sizeof c->tag, "CREATE ROLE");
     return rc;
@@ -219,7 +220,7 @@ ddl__alter_role(ddl_ctx *c, const PgQuery__AlterRoleStmt *s, cc_err *err)
     op.u.alter_role.password = password;
     op.u.alter_role.clear_password = clear;
     rc = ddl__apply(c, &op, NULL, err);
-    free(owned);
+    cc_free(owned);
     if (rc == CC_OK)
         snprintf(c->tag, sizeof c->tag, "ALTER ROLE");
     return rc;

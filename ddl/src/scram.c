@@ -66,7 +66,7 @@ ddl__scram_verifier_salt(const char *password, const uint8_t *salt, size_t nsalt
     b64(server, SCRAM_KEY_LEN, server64);
     size_t cap =
         strlen(SCRAM_PREFIX) + 12 + strlen(salt64) + strlen(stored64) + strlen(server64) + 4;
-    char *s = malloc(cap);
+    char *s = cc_malloc(cap);
     if (s == NULL)
         return cc_err_set(err, CC_NOMEM, "out of memory computing a password verifier");
     snprintf(s, cap, SCRAM_PREFIX "%d:%s$%s:%s", iterations, salt64, stored64, server64);

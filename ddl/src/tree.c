@@ -2,9 +2,10 @@
  * ddl/src/tree.c — small edits of parse trees unpacked by ddl__parse.
  *
  * Such a tree belongs to protobuf-c's default allocator (malloc / free):
- * every string, node and array put into it must come from malloc, since
+ * every string, node and array put into it must be malloc memory, since
  * pg_query__parse_result__free_unpacked frees them (strings equal to
- * protobuf_c_empty_string excepted). Hence plain malloc here, not cc_malloc.
+ * protobuf_c_empty_string excepted). cc_malloc's memory is (base/alloc.h),
+ * so the edits allocate through the hook and fault tests reach them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,11 @@
 bool
 ddl__tree_set_string(char **slot, const char *s)
 {
-    char *d = strdup(s);
+    char *d = cc_strdup(s);
     if (d == NULL)
         return false;
     if (*slot != NULL && *slot != protobuf_c_empty_string)
-        free(*slot);
+        cc_free(*slot);
     *slot = d;
     return true;
 }
@@ -27,13 +28,13 @@ ddl__tree_set_string(char **slot, const char *s)
 PgQuery__Node *
 ddl__tree_string(const char *s)
 {
-    PgQuery__Node *n = malloc(sizeof *n);
-    PgQuery__String *v = malloc(sizeof *v);
-    char *d = strdup(s);
+    PgQuery__Node *n = cc_malloc(sizeof *n);
+    PgQuery__String *v = cc_malloc(sizeof *v);
+    char *d = cc_strdup(s);
     if (n == NULL || v == NULL || d == NULL) {
-        free(n);
-        free(v);
-        free(d);
+        cc_free(n);
+        cc_free(v);
+        cc_free(d);
         return NULL;
     }
     pg_query__node__init(n);
@@ -47,7 +48,7 @@ ddl__tree_string(const char *s)
 bool
 ddl__tree_insert(PgQuery__Node ***v, size_t *n, size_t at, PgQuery__Node *item)
 {
-    PgQuery__Node **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    PgQuery__Node **nv = cc_realloc(*v, (*n + 1) * sizeof *nv);
     if (nv == NULL)
         return false;
     memmove(nv + at + 1, nv + at, (*n - at) * sizeof *nv);
@@ -69,23 +70,25 @@ PgQuery__Node *
 ddl__tree_copy(const PgQuery__Node *n)
 {
     size_t len = pg_query__node__get_packed_size(n);
-    uint8_t *buf = malloc(len ? len : 1);
+    uint8_t *buf = cc_malloc(len ? len : 1);
     if (buf == NULL)
         return NULL;
     pg_query__node__pack(n, buf);
-    PgQuery__Node *copy = pg_query__node__unpack(NULL, len, buf);
-    free(buf);
+    bool oom = false;
+    ProtobufCAllocator a = {cc_protobuf_alloc, cc_protobuf_free, &oom};
+    PgQuery__Node *copy = pg_query__node__unpack(&a, len, buf);
+    cc_free(buf);
     return copy;
 }
 
 PgQuery__Node *
 ddl__tree_column_ref(const char *qualifier, const char *name)
 {
-    PgQuery__Node *n = malloc(sizeof *n);
-    PgQuery__ColumnRef *cr = malloc(sizeof *cr);
+    PgQuery__Node *n = cc_malloc(sizeof *n);
+    PgQuery__ColumnRef *cr = cc_malloc(sizeof *cr);
     if (n == NULL || cr == NULL) {
-        free(n);
-        free(cr);
+        cc_free(n);
+        cc_free(cr);
         return NULL;
     }
     pg_query__node__init(n);

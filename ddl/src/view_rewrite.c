@@ -321,16 +321,16 @@ on_merge(void *arg, vplan *p, PgQuery__JoinExpr *j, const vcols *l, const vcols 
 
 static const vvisit visitor = {NULL, on_colref, on_star, on_merge};
 
-/* A target entry [qual.]name [AS alias] (malloc'd for the tree). */
+/* A target entry [qual.]name [AS alias] (malloc memory for the tree: tree.c). */
 static PgQuery__Node *
 res_target(const xcol *x)
 {
-    PgQuery__Node *n = malloc(sizeof *n);
-    PgQuery__ResTarget *rt = malloc(sizeof *rt);
+    PgQuery__Node *n = cc_malloc(sizeof *n);
+    PgQuery__ResTarget *rt = cc_malloc(sizeof *rt);
     PgQuery__Node *val = ddl__tree_column_ref(x->qual, x->name);
     if (n == NULL || rt == NULL || val == NULL) {
-        free(n);
-        free(rt);
+        cc_free(n);
+        cc_free(rt);
         if (val != NULL)
             pg_query__node__free_unpacked(val, NULL);
         return NULL;
@@ -508,12 +508,9 @@ parse_stored(const cat_object *o, PgQuery__ParseResult **tree, cc_err *err)
     cc_code rc = cat_object_decode(o, &m, err);
     if (rc != CC_OK)
         return rc;
-    int pos;
-    rc = ddl__parse(((Cowcat__Catalog__ItemValue *)m)->create_sql, tree, &pos, err);
+    rc = ddl__parse_stored(((Cowcat__Catalog__ItemValue *)m)->create_sql, o->name, tree, err);
     protobuf_c_message_free_unpacked(m, NULL);
-    if (rc != CC_OK)
-        return cc_err_set(err, CC_CORRUPT, "the stored statement of %s does not parse", o->name);
-    return CC_OK;
+    return rc;
 }
 
 static cc_code rewrite(rw *w, char **out, cc_err *err);
@@ -617,9 +614,7 @@ ddl__view_sql_rename_output(ddl_ctx *c, const cat_object *view, const char *from
         return rc;
     const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
     PgQuery__ParseResult *tree = NULL;
-    int pos;
-    if (ddl__parse(v->create_sql, &tree, &pos, err) != CC_OK)
-        rc = cc_err_set(err, CC_CORRUPT, "the stored statement of %s does not parse", view->name);
+    rc = ddl__parse_stored(v->create_sql, view->name, &tree, err);
     PgQuery__Node ***names = NULL;
     size_t *n = NULL;
     if (rc == CC_OK) {

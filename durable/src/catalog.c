@@ -77,14 +77,10 @@ free_snapshot_struct(void *p)
 }
 
 cc_code
-dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta, size_t n,
-                     uint64_t new_upper, cc_err *err)
+dur__catalog_prepare(dur_catalog *cat, const persist_update *u, const dur__meta *meta, size_t n,
+                     uint64_t new_upper, dur__next *out, cc_err *err)
 {
-    /* The SNAPSHOT ablation, for the writer's own commits only (meta is
-     * theirs; a followed append runs under the shard's lock, so it could
-     * not read the shard). */
-    if (meta != NULL && cat->opts.snapshot == DUR_SNAPSHOT_REBUILD)
-        return dur__catalog_reload(cat, new_upper, err);
+    *out = (dur__next){NULL, NULL};
     dur_snapshot *old = atomic_load_explicit(&cat->cur, memory_order_relaxed);
     dur_snapshot *next = cc_malloc(sizeof *next);
     if (next == NULL)
@@ -105,10 +101,42 @@ dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta 
         return rc;
     }
     next->upper = new_upper;
-    /* Publish before commit (pmap/domain.h); pairs with dur_snapshot_acquire. */
-    atomic_store_explicit(&cat->cur, next, memory_order_release);
-    pmap_txn_commit(pt);
+    *out = (dur__next){next, pt};
     return CC_OK;
+}
+
+void
+dur__catalog_publish(dur_catalog *cat, dur__next *next)
+{
+    /* Publish before commit (pmap/domain.h); pairs with dur_snapshot_acquire. */
+    atomic_store_explicit(&cat->cur, next->snap, memory_order_release);
+    pmap_txn_commit(next->pt);
+    *next = (dur__next){NULL, NULL};
+}
+
+void
+dur__catalog_discard(dur__next *next)
+{
+    if (next->pt != NULL)
+        pmap_txn_abort(next->pt);
+    cc_free(next->snap);
+    *next = (dur__next){NULL, NULL};
+}
+
+cc_code
+dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta, size_t n,
+                     uint64_t new_upper, cc_err *err)
+{
+    /* The SNAPSHOT ablation, for the writer's own commits only (meta is
+     * theirs; a followed append runs under the shard's lock, so it could
+     * not read the shard). */
+    if (meta != NULL && cat->opts.snapshot == DUR_SNAPSHOT_REBUILD)
+        return dur__catalog_reload(cat, new_upper, err);
+    dur__next next;
+    cc_code rc = dur__catalog_prepare(cat, u, meta, n, new_upper, &next, err);
+    if (rc == CC_OK)
+        dur__catalog_publish(cat, &next);
+    return rc;
 }
 
 /* --- changes from raw updates (followers) ------------------------------------- */

@@ -174,8 +174,34 @@ cc_code dur__tables_stage(dur_catalog *cat, const dur__item_change *items, size_
                           persist_batch *b, txnwal_stage **out, cc_err *err);
 
 /*
- * Makes and publishes the next version: cur + updates, upper = new_upper.
- * Caller holds cat->lock. Errors: CORRUPT, NOMEM (nothing published).
+ * The next version, built but not yet published: what a writer prepares
+ * before its append, so that nothing is left to allocate once the append is
+ * durable. Only the snapshot's one writer prepares, one at a time.
+ */
+typedef struct dur__next {
+    dur_snapshot *snap; /* the new version (cc_malloc'd; its maps in pt) */
+    pmap_txn *pt;       /* the transaction that wrote them, still open */
+} dur__next;
+
+/*
+ * Builds the next version: cur + updates, upper = new_upper, and does not
+ * publish it (cur must not change until publish / discard). *out is for
+ * exactly one of dur__catalog_publish and dur__catalog_discard. Errors:
+ * CORRUPT, NOMEM (*out empty, nothing changed).
+ */
+cc_code dur__catalog_prepare(dur_catalog *cat, const persist_update *u, const dur__meta *meta,
+                             size_t n, uint64_t new_upper, dur__next *out, cc_err *err);
+
+/* Publishes a prepared version. Never fails. Caller holds cat->lock. */
+void dur__catalog_publish(dur_catalog *cat, dur__next *next);
+
+/* Drops a prepared version: cur stays as it was. */
+void dur__catalog_discard(dur__next *next);
+
+/*
+ * Makes and publishes the next version (prepare + publish): cur + updates,
+ * upper = new_upper. Caller holds cat->lock. Errors: CORRUPT, NOMEM
+ * (nothing published).
  */
 cc_code dur__catalog_advance(dur_catalog *cat, const persist_update *u, const dur__meta *meta,
                              size_t n, uint64_t new_upper, cc_err *err);

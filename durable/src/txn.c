@@ -36,6 +36,7 @@ struct dur_txn {
     dur__htab names[DUR_NNAME]; /* name key -> pend or ABSENT */
     dur__htab oids;             /* u64 BE -> non-NULL */
     uint64_t audit_next;        /* next audit event id */
+    uint64_t audit_live;        /* audit events in the log once this txn commits */
     dur__alloc_block
         blocks[DUR_ALLOC_SLOTS]; /* the catalog's, advanced here; published at commit */
     size_t nblocks;
@@ -84,6 +85,7 @@ dur_txn_begin(dur_catalog *cat, dur_txn **out, cc_err *err)
     t->cat = cat;
     t->base = atomic_load_explicit(&cat->cur, memory_order_acquire);
     t->audit_next = t->base->audit_next_id ? t->base->audit_next_id : 1;
+    t->audit_live = t->base->audit_count;
     memcpy(t->blocks, cat->blocks, sizeof t->blocks);
     t->nblocks = cat->nblocks;
     cat->txn_open = true;
@@ -526,6 +528,89 @@ dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err)
     }
 }
 
+/* Adds p (key and values owned by p) to txn's pending entries. Errors: NOMEM (p freed). */
+static cc_code
+order_add(dur_txn *txn, pend *p, cc_err *err)
+{
+    if (txn->npend == txn->cappend) {
+        size_t cap = txn->cappend ? txn->cappend * 2 : 16;
+        pend **o = cc_realloc(txn->order, cap * sizeof *o);
+        if (o == NULL) {
+            dur_blob_unref(p->key);
+            dur_blob_unref(p->old);
+            dur_blob_unref(p->cur);
+            cc_free(p);
+            txn->poisoned = true;
+            return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+        }
+        txn->order = o;
+        txn->cappend = cap;
+    }
+    txn->order[txn->npend++] = p;
+    return CC_OK;
+}
+
+/*
+ * Retracts the oldest audit events while the log would hold more than the
+ * open's audit_keep: at most two per call, each found with one point lookup
+ * in the shard (its retraction needs the exact stored value; the shard's
+ * trace is exact for base, as the writer is single). Event ids are dense
+ * (audit_next - audit_live is the oldest): the log only ever gains the next
+ * id and loses its oldest. A missing id — a log that is not dense, which
+ * nothing writes — is skipped, so this never stalls. The txn's own events
+ * are never retracted: a transaction with more than audit_keep events
+ * leaves that many until the next commit. Errors: NOMEM (txn poisoned).
+ */
+static cc_code
+audit_trim(dur_txn *txn, cc_err *err)
+{
+    uint64_t keep = txn->cat->opts.audit_keep ? txn->cat->opts.audit_keep : DUR_AUDIT_KEEP;
+    for (int step = 0; step < 2 && txn->audit_live > keep; step++) {
+        Cowcat__Catalog__AuditLogKey k = COWCAT__CATALOG__AUDIT_LOG_KEY__INIT;
+        k.event_id = txn->audit_next - txn->audit_live;
+        if (k.event_id >= txn->base->audit_next_id)
+            break; /* only this txn's events are left */
+        cc_code rc = dur__tagged_key(&txn->kbuf, DUR_AUDIT_LOG, &k.base, err);
+        if (rc != CC_OK) {
+            txn->poisoned = true;
+            return rc;
+        }
+        pmap_bytes key = {txn->kbuf.p, txn->kbuf.len};
+        uint8_t small[256];
+        size_t len = 0;
+        int64_t diff = 0;
+        txn->audit_live--;
+        if (!persist_shard_lookup(txn->cat->shard, key, small, sizeof small, &len, &diff) ||
+            diff != 1)
+            continue;
+        dur_blob *old;
+        if (len <= sizeof small) {
+            old = dur__blob_new(small, len);
+        } else { /* a long event (names, ALTER SYSTEM text): read it whole */
+            uint8_t *buf = cc_malloc(len);
+            size_t again = 0;
+            bool found = buf != NULL &&
+                         persist_shard_lookup(txn->cat->shard, key, buf, len, &again, NULL) &&
+                         again == len;
+            old = found ? dur__blob_new(buf, len) : NULL;
+            cc_free(buf);
+            if (buf != NULL && !found)
+                continue;
+        }
+        pend *p = old != NULL ? cc_calloc(1, sizeof *p) : NULL;
+        if (p == NULL || (p->key = dur__blob_new(key.ptr, key.len)) == NULL) {
+            cc_free(p);
+            dur_blob_unref(old);
+            txn->poisoned = true;
+            return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
+        }
+        p->old = old;
+        if ((rc = order_add(txn, p, err)) != CC_OK)
+            return rc;
+    }
+    return CC_OK;
+}
+
 cc_code
 dur_txn_audit(dur_txn *txn, Cowcat__Catalog__AuditEventType event_type,
               Cowcat__Catalog__ObjectType object_type, const char *details, const char *user,
@@ -556,24 +641,13 @@ dur_txn_audit(dur_txn *txn, Cowcat__Catalog__AuditEventType event_type,
         return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
     }
     p->cur = nv;
-    if (txn->npend == txn->cappend) {
-        size_t cap = txn->cappend ? txn->cappend * 2 : 16;
-        pend **o = cc_realloc(txn->order, cap * sizeof *o);
-        if (o == NULL) {
-            dur_blob_unref(p->key);
-            dur_blob_unref(p->cur);
-            cc_free(p);
-            txn->poisoned = true;
-            return cc_err_set(err, CC_NOMEM, "out of memory in a catalog transaction");
-        }
-        txn->order = o;
-        txn->cappend = cap;
-    }
-    txn->order[txn->npend++] = p;
+    if ((rc = order_add(txn, p, err)) != CC_OK)
+        return rc;
     if (event_id != NULL)
         *event_id = txn->audit_next;
     txn->audit_next++;
-    return CC_OK;
+    txn->audit_live++;
+    return audit_trim(txn, err);
 }
 
 /* --- commit -------------------------------------------------------------------- */
@@ -691,12 +765,20 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         ch->n = ++nch;
     }
     if (n > 0) {
-        /* One record: the catalog append, txn-wal's part, maybe a since move. */
+        /* One record: the catalog append, txn-wal's part, maybe a since move.
+         * The next cached version is built first: once the append is durable
+         * nothing may fail (else the handle must be reopened), so the memory
+         * it needs is taken while failing still leaves everything as it was.
+         * (The SNAPSHOT ablation rebuilds from the shard: after the append.) */
         uint64_t now = 0;
         persist_shard *mismatch = NULL;
         persist_batch *b = NULL;
         txnwal_stage *st = NULL;
-        rc = persist_batch_new(cat->client, &b, err);
+        dur__next next = {NULL, NULL};
+        bool rebuild = cat->opts.snapshot == DUR_SNAPSHOT_REBUILD;
+        rc = rebuild ? CC_OK : dur__catalog_prepare(cat, ups, meta, n, upper + 1, &next, err);
+        if (rc == CC_OK)
+            rc = persist_batch_new(cat->client, &b, err);
         if (rc == CC_OK)
             rc = persist_batch_append(b, cat->shard, ups, n, upper, upper + 1, err);
         if (rc == CC_OK)
@@ -706,8 +788,10 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (rc == CC_OK)
             rc = persist_batch_commit(b, &mismatch, &now, err);
         persist_batch_free(b);
-        if (rc != CC_OK)
+        if (rc != CC_OK) {
             txnwal_stage_abort(st);
+            dur__catalog_discard(&next); /* before a sync below writes the snapshot */
+        }
         if (rc == CC_UPPER_MISMATCH && mismatch != cat->shard) {
             /* Only the txns shard moved (another txn-wal writer): the next
              * stage starts at its new upper. */
@@ -738,9 +822,13 @@ dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err)
         if (rc != CC_OK)
             goto out;
         pthread_mutex_lock(&cat->lock);
-        rc = dur__catalog_advance(cat, ups, meta, n, upper + 1, err);
-        if (rc != CC_OK)
-            cat->broken = true; /* durable but not cached: the handle must be reopened */
+        if (rebuild) {
+            rc = dur__catalog_advance(cat, ups, meta, n, upper + 1, err);
+            if (rc != CC_OK)
+                cat->broken = true; /* durable but not cached: the handle must be reopened */
+        } else {
+            dur__catalog_publish(cat, &next);
+        }
         pthread_mutex_unlock(&cat->lock);
         /* After the publish: under txn-wal's lock, registrations and the
          * published tables always belong to the same commit. */

@@ -294,7 +294,12 @@ dur_decode(dur_collection coll, dur_part part, pmap_bytes b, ProtobufCMessage **
         return cc_err_set(err, CC_INVALID, "invalid catalog collection %d", (int)coll);
     const ProtobufCMessageDescriptor *d =
         part == DUR_PART_KEY ? colls[coll].key : colls[coll].value;
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, b.len, b.ptr);
+    bool oom = false;
+    ProtobufCAllocator a = {cc_protobuf_alloc, cc_protobuf_free, &oom};
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &a, b.len, b.ptr);
+    if (m == NULL && oom)
+        return cc_err_set(err, CC_NOMEM, "out of memory decoding a %s %s of the catalog",
+                          colls[coll].name, part == DUR_PART_KEY ? "key" : "value");
     if (m == NULL)
         return cc_err_set(err, CC_CORRUPT, "could not decode a %s %s of the catalog",
                           colls[coll].name, part == DUR_PART_KEY ? "key" : "value");

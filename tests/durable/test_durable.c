@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "dur_testutil.h"
 #include "internal.h"
 #include "testutil.h"
@@ -600,6 +601,154 @@ Test(dur_txn, audit_events_are_durable_but_not_in_the_snapshot)
     cr_assert_eq(persist_snapshot(sh, persist_shard_upper(sh) - 1, audit_cb, &a, NULL), CC_OK);
     cr_assert_eq(a.n, 7);
     cr_assert_eq(a.max_id, 7);
+    dur_close(cat);
+    pfix_close(&f);
+}
+
+/* Opens cat writable with the audit log bounded to keep events. */
+static dur_catalog *
+dopen_keep(persist_client *c, uint64_t keep)
+{
+    dur_options o = {.mode = DUR_MODE_WRITABLE, .deploy_generation = 1, .audit_keep = keep};
+    dur_catalog *cat;
+    cc_err err;
+    cr_assert_eq(dur_open(c, &o, &cat, &err), CC_OK, "dur_open: %s", err.msg);
+    return cat;
+}
+
+/* Commits one transaction of n audit events (with a long detail every 3rd). */
+static void
+audit_commit(dur_catalog *cat, int n)
+{
+    char details[400];
+    dur_txn *t = dbegin(cat);
+    for (int i = 0; i < n; i++) {
+        memset(details, 'x', sizeof details - 1);
+        details[i % 3 == 0 ? sizeof details - 1 : 8] = '\0';
+        cr_assert_eq(dur_txn_audit(t, COWCAT__CATALOG__AUDIT_EVENT_TYPE__AUDIT_EVENT_TYPE_CREATE,
+                                   COWCAT__CATALOG__OBJECT_TYPE__OBJECT_TYPE_TABLE, details,
+                                   "cowcat", 1000, NULL, NULL),
+                     CC_OK);
+    }
+    dcommit(t);
+}
+
+/* The events in the shard: how many, and the smallest and largest id. */
+typedef struct audit_span {
+    size_t n;
+    uint64_t min_id, max_id;
+} audit_span;
+
+static int
+audit_span_cb(void *arg, uint64_t id, const Cowcat__Catalog__AuditLogValue *v)
+{
+    audit_span *a = arg;
+    (void)v;
+    if (a->n++ == 0 || id < a->min_id)
+        a->min_id = id;
+    if (id > a->max_id)
+        a->max_id = id;
+    return 0;
+}
+
+static audit_span
+audit_span_of(dur_catalog *cat)
+{
+    audit_span a = {0, 0, 0};
+    cc_err err;
+    cr_assert_eq(dur_audit_walk(cat, audit_span_cb, &a, &err), CC_OK, "%s", err.msg);
+    cr_assert_eq(dur_snapshot_count(dur_snapshot_acquire(cat), DUR_AUDIT_LOG), a.n,
+                 "the snapshot's count matches the shard");
+    return a;
+}
+
+Test(dur_txn, the_audit_log_keeps_the_newest_audit_keep_events)
+{
+    /* Unbounded, the log grew memory and rollups by ~100 bytes per DDL forever
+     * (found by tests/soak). */
+    pfix f;
+    dfix_open(&f, PERSIST_BACKEND_FILE);
+    dur_catalog *cat = dopen_keep(f.c, 5);
+    for (int round = 0; round < 12; round++)
+        audit_commit(cat, 1 + round % 3);
+    audit_span a = audit_span_of(cat);
+    cr_assert_eq(a.n, 5);
+    cr_assert_eq(a.max_id, 24);
+    cr_assert_eq(a.min_id, 20, "the newest five are kept");
+    dur_close(cat);
+
+    /* A larger bound keeps what is there and lets the log grow to it. */
+    pfix_reopen(&f);
+    cat = dopen_keep(f.c, 8);
+    audit_commit(cat, 2);
+    a = audit_span_of(cat);
+    cr_assert_eq(a.n, 7);
+    cr_assert_eq(a.min_id, 20);
+    cr_assert_eq(a.max_id, 26);
+    dur_close(cat);
+
+    /* A smaller bound catches up two events per new one, then holds. */
+    pfix_reopen(&f);
+    cat = dopen_keep(f.c, 2);
+    audit_commit(cat, 1);
+    a = audit_span_of(cat);
+    cr_assert_eq(a.n, 6, "one new event retracts at most two old ones");
+    audit_commit(cat, 4);
+    a = audit_span_of(cat);
+    cr_assert_eq(a.n, 4, "a transaction never retracts its own events");
+    cr_assert_eq(a.min_id, 28);
+    audit_commit(cat, 1);
+    audit_commit(cat, 1);
+    a = audit_span_of(cat);
+    cr_assert_eq(a.n, 2);
+    cr_assert_eq(a.min_id, 32);
+    cr_assert_eq(a.max_id, 33);
+    snap_check(dur_snapshot_acquire(cat), "after trimming the audit log");
+    pmap_fp before = fp_without_fence(dur_snapshot_acquire(cat));
+    dur_close(cat);
+    persist_client_rollup(f.c, NULL);
+    pfix_reopen(&f);
+    cat = dopen_keep(f.c, 2);
+    a = audit_span_of(cat);
+    cr_assert_eq(a.n, 2, "the trimmed log is what a reopen recovers");
+    cr_assert_eq(a.min_id, 32);
+    pmap_fp after = fp_without_fence(dur_snapshot_acquire(cat));
+    cr_assert(pmap_fp_equal(before, after));
+    dur_close(cat);
+    pfix_close(&f);
+}
+
+Test(dur_txn, every_allocation_failure_while_trimming_the_audit_log_poisons_only_that_txn)
+{
+    pfix f;
+    dfix_open(&f, PERSIST_BACKEND_MEM);
+    dur_catalog *cat = dopen_keep(f.c, 3);
+    for (int i = 0; i < 3; i++)
+        audit_commit(cat, 1);
+    size_t n;
+    for (n = 1;; n++) {
+        dur_txn *t = dbegin(cat);
+        cc_alloc_fail_at(n);
+        cc_code rc = dur_txn_audit(t, COWCAT__CATALOG__AUDIT_EVENT_TYPE__AUDIT_EVENT_TYPE_DROP,
+                                   COWCAT__CATALOG__OBJECT_TYPE__OBJECT_TYPE_TABLE, "public.t",
+                                   "cowcat", 1, NULL, NULL);
+        int fired = cc_alloc_failed();
+        cc_alloc_fail_at(0);
+        if (rc == CC_OK && !fired) {
+            dcommit(t);
+            break;
+        }
+        cr_assert_eq(rc, CC_NOMEM, "N=%zu", n);
+        /* Misuse on purpose: a commit after the failure either fails (the txn
+         * is poisoned) or has nothing to write — never an event without its
+         * retractions, or retractions without the event. */
+        (void)dur_txn_commit(t, NULL, NULL);
+        audit_span a = audit_span_of(cat);
+        cr_assert(a.n == 3 && a.min_id == 1 && a.max_id == 3, "N=%zu: the log changed", n);
+    }
+    cr_assert_gt(n, 2, "the trim allocates (else this test sweeps nothing)");
+    audit_span a = audit_span_of(cat);
+    cr_assert(a.n == 3 && a.min_id == 2 && a.max_id == 4);
     dur_close(cat);
     pfix_close(&f);
 }

@@ -8,7 +8,10 @@
  * through an operation until it succeeds. When disarmed the hook costs one
  * relaxed load per call.
  *
- * Memory from these functions is released with cc_free only.
+ * Memory from these functions is released with cc_free. It is the C
+ * allocator's own (cc_free is free), so it may also go into structures that
+ * other code frees with free(): parse trees and messages that protobuf-c's
+ * default allocator frees (free_unpacked(m, NULL)).
  */
 #ifndef COWCAT_BASE_ALLOC_H
 #define COWCAT_BASE_ALLOC_H
@@ -71,6 +74,16 @@ cc_free(void *p)
 {
     free(p);
 }
+
+/*
+ * Allocation callbacks in the shape of protobuf-c's ProtobufCAllocator
+ * (alloc, free), so that decoding goes through the hook and can tell running
+ * out of memory from malformed input: allocator_data points at a bool that
+ * cc_protobuf_alloc sets when an allocation fails. What they decode may be
+ * freed with protobuf-c's default allocator (see above).
+ */
+void *cc_protobuf_alloc(void *oom, size_t size);
+void cc_protobuf_free(void *oom, void *p);
 
 /* A cc_malloc'd copy of the NUL-terminated s (NULL if out of memory). */
 static inline char *

@@ -240,7 +240,10 @@ typedef cc_code (*cat_parse_fn)(void *arg, const char *create_sql, cc_err *err);
  * (and columns); kind counts equal a recount; limits equal the configuration;
  * every object's cached fields equal its decoded value; every item's
  * create_sql is non-empty and, given parse, re-parses. Errors: CORRUPT naming
- * the first violation, NOMEM.
+ * the first violation (of the per-object rules: the one of the lowest ref),
+ * NOMEM. Without parse, a state of 4,096 objects or more is checked on two
+ * threads (the caller's and one it starts and joins); with parse, on the
+ * caller's thread only, as parse need not be thread-safe.
  */
 cc_code cat_check(const cat_state *s, cat_parse_fn parse, void *parse_arg, cc_err *err);
 
@@ -632,9 +635,11 @@ const cat_state *cat_txn_state(const cat_txn *txn);
  * began), CORRUPT (the configured check failed: nothing written), and those
  * of dur_txn_commit. On error the published state is unchanged, and so is
  * the disk except in dur_txn_commit's stated cases: NOMEM after the append
- * (the commit is durable; the durable handle must be reopened and every
- * later call fails with INTERNAL) and an I/O error whose repair also failed
- * (persist: the record may be on disk; reopen to find out).
+ * under the SNAPSHOT ablation (the commit is durable; the durable handle
+ * must be reopened and every later call fails with INTERNAL) and an I/O
+ * error whose repair also failed (persist: the record may be on disk;
+ * reopen to find out). Nothing after the durable append allocates: the new
+ * version's memory is taken before it.
  */
 cc_code cat_txn_commit(cat_txn *txn, cc_err *err);
 

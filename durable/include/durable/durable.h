@@ -18,7 +18,8 @@
  *   oids       used OIDs: u64 big-endian -> use count (never scanned: a gap is
  *              found by binary search over range counts)
  *   audit      only the count and next event id; the audit log itself is never
- *              loaded (its entries live in the shard only)
+ *              loaded (its entries live in the shard only; their ids are dense:
+ *              next - count .. next - 1, as retention removes the oldest)
  * A commit makes the next version from the previous one with the delta only
  * (O(changes · log n)); versions share structure (pmap path copying).
  *
@@ -198,7 +199,17 @@ typedef struct dur_options {
     dur_names names;            /* default DUR_NAMES_CHECKED */
     dur_snapshot_mode snapshot; /* default DUR_SNAPSHOT_DELTA */
     dur_advance advance;        /* writer: default DUR_ADVANCE_TXNS */
+    uint64_t audit_keep;        /* writer: audit events kept, the newest; 0: DUR_AUDIT_KEEP */
 } dur_options;
+
+/*
+ * The audit log's default bound. The log lives in the catalog shard's
+ * consolidated trace, which is in memory and in every rollup, so an
+ * unbounded log grows both by ~100 bytes per DDL forever although the
+ * catalog does not (found by tests/soak). Past the bound each commit that
+ * appends events retracts the oldest ones (see dur_txn_audit).
+ */
+#define DUR_AUDIT_KEEP 100000u
 
 typedef struct dur_stats {
     uint64_t snapshot_rebuilds; /* DUR_SNAPSHOT_REBUILD: Snapshots rebuilt by commits */
@@ -371,7 +382,11 @@ cc_code dur_txn_allocate_oid(dur_txn *txn, uint32_t *oid, cc_err *err);
 
 /*
  * Appends an audit event to this commit (id = next audit id; *event_id may be
- * NULL). Strings are borrowed. Errors: NOMEM.
+ * NULL). Strings are borrowed. While the log, with this commit's events,
+ * holds more than the open's audit_keep events, the oldest are retracted in
+ * the same commit — at most two per new event, so a lowered bound (or a log
+ * written before there was one) shrinks gradually, never in one big commit.
+ * O(log n). Errors: NOMEM.
  */
 cc_code dur_txn_audit(dur_txn *txn, Cowcat__Catalog__AuditEventType event_type,
                       Cowcat__Catalog__ObjectType object_type, const char *details,
@@ -389,9 +404,11 @@ size_t dur_txn_pending_count(const dur_txn *txn);
  * free with dur_changes_free). Always frees txn. Errors: FENCED (a newer
  * writer appeared; the catalog is fenced for good), UPPER_MISMATCH (the shard
  * moved without a newer fence: the snapshot is caught up, retry), IO, NOMEM
- * (before the append: nothing written; after it: the catalog must be
- * reopened and every later call fails with INTERNAL), INVALID (poisoned txn).
- * On any error nothing was written unless stated.
+ * (nothing written: the next cached version is built before the append, so
+ * nothing is left to allocate after it — except under DUR_SNAPSHOT_REBUILD,
+ * whose rebuild follows the append: a NOMEM there leaves the commit durable,
+ * the catalog must be reopened and every later call fails with INTERNAL),
+ * INVALID (poisoned txn). On any error nothing was written unless stated.
  */
 cc_code dur_txn_commit(dur_txn *txn, dur_changes **changes, cc_err *err);
 
