@@ -3,7 +3,7 @@
 # (ctest ddl_bench_smoke): scales 0 and 200, 5 samples, every target this
 # machine can run (embedded and pgwire always; psql, postgres and sqlite when
 # `ddl_bench --list-targets` says so), then an ablation run (--ablate check on
-# embedded, both durabilities), and --report over the first run's JSON.
+# embedded and pgwire, both durabilities), and --report over the first run's JSON.
 # ddl_bench_check validates each JSON file: well
 # formed, every sample present and successful, and the check ablation running
 # the full check exactly once per committed DDL. Data directories go to
@@ -38,10 +38,11 @@ cmp "$out/all.rows" "$out/again.rows"
 "$check" --json "$out/all.json" --samples 5 --scales 0,200 --targets "$targets" \
     --svg "$out/again.svg"
 
-"$bench" --quiet --scales 0,200 --samples 5 --target embedded --durability fsync,none \
+"$bench" --quiet --scales 0,200 --samples 5 --target embedded,pgwire --durability fsync,none \
     --ablate check --json "$out/ablate.json" >"$out/ablate.md"
-"$check" --json "$out/ablate.json" --samples 5 --scales 0,200 --targets embedded \
+"$check" --json "$out/ablate.json" --samples 5 --scales 0,200 --targets embedded,pgwire \
     --durability fsync,none --ablate check --per-ddl check
+grep -q '^| pgwire check |' "$out/ablate.md"
 grep -q 'ablated path runs: check' "$out/ablate.md"
 
 rm -rf "$out"

@@ -11,8 +11,9 @@
  *
  * Ablations: the embedded catalog is built without them, then closed and
  * reopened with the mask (set_ablate), so the O(n) paths cost only while
- * measuring. cowcatd takes them only if its --help lists --ablate; without
- * it, pgwire and psql are measured without ablations (main.c decides).
+ * measuring; cowcatd likewise, restarted with --ablate. (A cowcatd whose
+ * --help does not list --ablate, an older one, is measured without
+ * ablations: main.c decides.)
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -3,6 +3,7 @@
  * signals, the ready line. Everything else is in the cowcat_server library
  * (server/server.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,11 @@ static const char usage[] =
     "                             the internal port is not counted\n"
     "  --log-level error|warning|info|debug\n"
     "                             stderr log level (default info: connections and errors)\n"
+    "  --audit-log-keep N         audit events kept (cowcat_catalog.audit_events), the newest\n"
+    "                             N; older ones are dropped as new ones commit (default 100000)\n"
+    "  --ablate LIST              benchmarks only: switch back on the O(n) behaviours named\n"
+    "                             (clone,snapshot,trace,alloc,limits,check,advance; see\n"
+    "                             docs/BENCHMARKS.md) — every DDL gets slower with size\n"
     "  --help                     this text\n"
     "\n"
     "A port of 0 picks a free port; the ready line says which. cowcatd prints one line\n"
@@ -65,7 +71,10 @@ int
 main(int argc, char **argv)
 {
     srv_options o = {.log_level = SRV_LOG_INFO};
-    enum { DATA_DIR = 1, LISTEN, INTERNAL, METRICS, DURABILITY, MEMORY, AUTH, MAXCONN, LOGLEVEL, HELP };
+    enum {
+        DATA_DIR = 1, LISTEN, INTERNAL, METRICS, DURABILITY, MEMORY, AUTH, MAXCONN, LOGLEVEL,
+        AUDITKEEP, ABLATE, HELP
+    };
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, DATA_DIR},
         {"listen", required_argument, NULL, LISTEN},
@@ -76,6 +85,8 @@ main(int argc, char **argv)
         {"auth", required_argument, NULL, AUTH},
         {"max-connections", required_argument, NULL, MAXCONN},
         {"log-level", required_argument, NULL, LOGLEVEL},
+        {"audit-log-keep", required_argument, NULL, AUDITKEEP},
+        {"ablate", required_argument, NULL, ABLATE},
         {"help", no_argument, NULL, HELP},
         {NULL, 0, NULL, 0},
     };
@@ -134,6 +145,22 @@ main(int argc, char **argv)
                 return bad_usage("invalid --log-level \"%s\": error, warning, info or debug",
                                  optarg);
             break;
+        case AUDITKEEP: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*end != '\0' || optarg[0] < '0' || optarg[0] > '9' || errno != 0 || n < 1)
+                return bad_usage("invalid --audit-log-keep \"%s\": a positive number of events",
+                                 optarg);
+            o.audit_log_keep = n;
+            break;
+        }
+        case ABLATE: {
+            cowcat_error ce;
+            if (cowcat_ablations_parse(optarg, &o.ablate, &ce) != COWCAT_OK)
+                return bad_usage("invalid --ablate: %s", ce.message);
+            break;
+        }
         case HELP:
             fputs(usage, stdout);
             return 0;

@@ -39,6 +39,8 @@ typedef struct srv_options {
     srv_auth auth;
     int max_connections;         /* 0: 100 */
     srv_log_level log_level;
+    uint64_t audit_log_keep;     /* cowcat_options.audit_log_keep (0: its default, 100,000) */
+    uint32_t ablate;             /* cowcat_options.ablate: benchmarks only (0: none) */
 } srv_options;
 
 typedef struct srv_server srv_server;
