@@ -409,6 +409,10 @@ crash_model_render(const cm_model *m, cm_rows *out)
                 cm_rows_add(out, "columns|%s|%s|%d|%s|%s", sn, r->name, k + 1, r->cols[k].name,
                             r->cols[k].is_int ? "integer" : "text");
         }
+        if (r->kind == CM_MATVIEW) /* not in information_schema: see crash_verify.c */
+            for (int k = 0; k < r->ncols; k++)
+                cm_rows_add(out, "mvcols|%s|%s|%d|%s|%s", sn, r->name, k + 1, r->cols[k].name,
+                            r->cols[k].is_int ? "integer" : "text");
         for (int k = 0; k < r->ndeps; k++) {
             const cm_rel *d = &m->rels[r->deps[k]];
             cm_rows_add(out, "dep|%s.%s|%s|%s.%s|%s", sn, r->name, kind_word(r->kind),

@@ -74,6 +74,31 @@ fetch(PGconn *c, cm_rows *out, char *err, size_t n)
         }
         PQclear(res);
     }
+    /*
+     * information_schema.columns leaves materialized views out (as in
+     * PostgreSQL), so a RENAME COLUMN of one in flight at a kill would be
+     * invisible and could be judged either way: their columns come from
+     * cowcat_catalog.columns, kept for the relations "obj" says are ones.
+     */
+    PGresult *res = PQexec(c, "SELECT schema, relation, position, name, type "
+                              "FROM cowcat_catalog.columns");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, n, "cowcat_catalog.columns: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        char obj[512];
+        snprintf(obj, sizeof obj, "obj|materialized view|cowcat|%s|%s|", PQgetvalue(res, i, 0),
+                 PQgetvalue(res, i, 1));
+        bool matview = false;
+        for (size_t k = 0; k < out->n && !matview; k++)
+            matview = strncmp(out->v[k], obj, strlen(obj)) == 0;
+        if (matview)
+            cm_rows_add(out, "mvcols|%s|%s|%s|%s|%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                        PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+    }
+    PQclear(res);
     cm_rows_sort(out);
     return 0;
 }
