@@ -110,19 +110,9 @@ persist_batch_append(persist_batch *b, persist_shard *s, const persist_update *u
 {
     if (n > 0 && updates == NULL)
         return cc_err_set(err, CC_INVALID, "persist_batch_append: NULL updates");
-    if (new_upper <= expected_upper)
-        return cc_err_set(err, CC_INVALID,
-                          "new upper %llu must be greater than the expected upper %llu",
-                          (unsigned long long)new_upper, (unsigned long long)expected_upper);
-    for (size_t i = 0; i < n; i++) {
-        if (updates[i].ts < expected_upper || updates[i].ts >= new_upper)
-            return cc_err_set(err, CC_INVALID,
-                              "update timestamp %llu is outside [%llu, %llu) for shard \"%s\"",
-                              (unsigned long long)updates[i].ts, (unsigned long long)expected_upper,
-                              (unsigned long long)new_upper, s->id);
-        if (updates[i].diff == 0)
-            return cc_err_set(err, CC_INVALID, "update with diff 0 for shard \"%s\"", s->id);
-    }
+    cc_code rc = persist__check_append(s, updates, n, expected_upper, new_upper, err);
+    if (rc != CC_OK)
+        return rc;
     batch_part p = {.s = s, .kind = PART_APPEND, .u = updates, .n = n,
                     .lower = expected_upper, .upper = new_upper};
     return part_push(b, &p, err);

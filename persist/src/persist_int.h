@@ -89,6 +89,11 @@ void persist__hist_compact(persist_shard *s);
  * replayed.
  */
 bool persist__shard_id_is_valid(const char *id, size_t len);
+/* The arguments of an append (persist_compare_and_append, persist_batch_append): new_upper
+ * above expected_upper, every update's timestamp in [expected_upper, new_upper) and diff != 0.
+ * Errors: INVALID. */
+cc_code persist__check_append(const persist_shard *s, const persist_update *updates, size_t n,
+                              uint64_t expected_upper, uint64_t new_upper, cc_err *err);
 /* Creates the in-memory shard id and registers it. Under c->lock. Errors: NOMEM. */
 cc_code persist__shard_create_locked(persist_client *c, const char *id, persist_shard **out,
                                      cc_err *err);

@@ -501,11 +501,9 @@ persist_shard_since(persist_shard *s)
 }
 
 cc_code
-persist_compare_and_append(persist_shard *s, const persist_update *updates, size_t n,
-                           uint64_t expected_upper, uint64_t new_upper, uint64_t *current,
-                           cc_err *err)
+persist__check_append(const persist_shard *s, const persist_update *updates, size_t n,
+                      uint64_t expected_upper, uint64_t new_upper, cc_err *err)
 {
-    persist_client *c = s->c;
     if (new_upper <= expected_upper)
         return cc_err_set(err, CC_INVALID,
                           "new upper %llu must be greater than the expected upper %llu",
@@ -519,6 +517,18 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
         if (updates[i].diff == 0)
             return cc_err_set(err, CC_INVALID, "update with diff 0 for shard \"%s\"", s->id);
     }
+    return CC_OK;
+}
+
+cc_code
+persist_compare_and_append(persist_shard *s, const persist_update *updates, size_t n,
+                           uint64_t expected_upper, uint64_t new_upper, uint64_t *current,
+                           cc_err *err)
+{
+    persist_client *c = s->c;
+    cc_code rc = persist__check_append(s, updates, n, expected_upper, new_upper, err);
+    if (rc != CC_OK)
+        return rc;
 
     /* Encode outside the lock. */
     Cowcat__Persist__Update *ups = n > 0 ? cc_malloc(n * sizeof *ups) : NULL;
@@ -549,7 +559,7 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
     r.append = &app;
     uint8_t *buf = NULL;
     size_t len = 0;
-    cc_code rc = persist__record_pack(&r, &buf, &len, err);
+    rc = persist__record_pack(&r, &buf, &len, err);
     cc_free(ups);
     cc_free(upp);
     if (rc != CC_OK)
