@@ -3,9 +3,14 @@
  */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 uint64_t
 tu_seed(const char *name)
@@ -79,4 +84,33 @@ tu_env_long(const char *name, long def)
     if (v == NULL || *v == '\0')
         return def;
     return strtol(v, NULL, 10);
+}
+
+int
+tu_fork_and_kill(void (*body)(void *arg, int fd), void *arg, long nap_ms, int *killed)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        body(arg, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    struct timespec ts = {nap_ms / 1000, (nap_ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    *killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    return p[0];
 }

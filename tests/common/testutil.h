@@ -32,4 +32,15 @@ int tu_rng_chance(tu_rng *r, unsigned pct);
 /* Environment integer (decimal) or def when unset: scales test sizes (COWCAT_TEST_SCALE...). */
 long tu_env_long(const char *name, long def);
 
+/*
+ * One kill -9 of the crash programs: forks a child that runs body(arg, fd),
+ * writing its acknowledgements to fd (a pipe of 1 MiB where the kernel
+ * allows), lets it run nap_ms milliseconds, SIGKILLs and reaps it. Returns
+ * the pipe's read end, holding everything the child wrote before it died
+ * (the caller reads it to EOF and closes it), or -1 with errno if the pipe
+ * or the fork failed. *killed: whether SIGKILL ended the child (false: it
+ * exited by itself first).
+ */
+int tu_fork_and_kill(void (*body)(void *arg, int fd), void *arg, long nap_ms, int *killed);
+
 #endif

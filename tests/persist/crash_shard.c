@@ -153,6 +153,13 @@ child(const char *dir, int fd)
     }
 }
 
+/* child() as tu_fork_and_kill's body. */
+static void
+run_child(void *dir, int fd)
+{
+    child(dir, fd);
+}
+
 /* ---- parent ---------------------------------------------------------------------------- */
 
 /* The consolidated model of one shard up to `upper` (maintained incrementally). */
@@ -294,30 +301,15 @@ main(int argc, char **argv)
                 fail("iteration %ld: could not reset %s", it, dir);
             memset(models, 0, sizeof models);
         }
-        int p[2];
-        if (pipe(p) != 0)
-            fail("pipe: %s", strerror(errno));
-        fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0)
-            fail("fork: %s", strerror(errno));
-        if (pid == 0) {
-            close(p[0]);
-            child(dir, p[1]);
-            _exit(0);
-        }
-        close(p[1]);
-        struct timespec ts = {0, (long)(1 + tu_rng_below(&r, 60)) * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-        if (!WIFSIGNALED(status))
-            fail("iteration %ld: the child exited by itself (status %d)", it, status);
+        int killed;
+        int fd = tu_fork_and_kill(run_child, (void *)dir, (long)(1 + tu_rng_below(&r, 60)), &killed);
+        if (fd < 0)
+            fail("iteration %ld: pipe or fork: %s", it, strerror(errno));
+        if (!killed)
+            fail("iteration %ld: the child exited by itself", it);
         ack a;
         ssize_t got;
-        while ((got = read(p[0], &a, sizeof a)) == (ssize_t)sizeof a) {
+        while ((got = read(fd, &a, sizeof a)) == (ssize_t)sizeof a) {
             if (a.shard >= CRASH_SHARDS || a.upper == 0)
                 fail("iteration %ld: garbled acknowledgement", it);
             batch bt;
@@ -331,7 +323,7 @@ main(int argc, char **argv)
         }
         if (got != 0)
             fail("iteration %ld: partial acknowledgement read (%zd)", it, got);
-        close(p[0]);
+        close(fd);
         check(dir, models, it);
     }
     fprintf(stderr,

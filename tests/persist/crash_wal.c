@@ -246,6 +246,20 @@ child_main(const char *dir, uint64_t it, persist_durability d, int ack_fd)
     }
 }
 
+/* child_main's arguments, for tu_fork_and_kill. */
+typedef struct wal_child {
+    const char *dir;
+    uint64_t it;
+    persist_durability d;
+} wal_child;
+
+static void
+run_child(void *arg, int fd)
+{
+    const wal_child *c = arg;
+    child_main(c->dir, c->it, c->d, fd);
+}
+
 /* ---- the parent ---------------------------------------------------------------------- */
 
 static int fail(uint64_t it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -351,39 +365,24 @@ main(int argc, char **argv)
     for (long it = 1; it <= iterations && !bad; it++) {
         done = it;
         persist_durability d = it % 4 == 0 ? PERSIST_DURABILITY_NONE : PERSIST_DURABILITY_FSYNC;
-        int p[2];
-        if (pipe(p) != 0) {
-            perror("pipe");
+        wal_child wc = {dir, (uint64_t)it, d};
+        int killed;
+        int fd = tu_fork_and_kill(run_child, &wc, (long)(1 + tu_rng_below(&rng, 12)), &killed);
+        if (fd < 0) {
+            perror("pipe or fork");
             return 2;
         }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            perror("fork");
-            return 2;
-        }
-        if (pid == 0) {
-            close(p[0]);
-            child_main(dir, (uint64_t)it, d, p[1]);
-            _exit(0);
-        }
-        close(p[1]);
-        struct timespec nap = {0, (long)(1 + tu_rng_below(&rng, 12)) * 1000 * 1000};
-        nanosleep(&nap, NULL);
-        kill(pid, SIGKILL);
         ids acked = {0};
         uint64_t id;
-        ssize_t r;
-        while ((r = read(p[0], &id, sizeof id)) == (ssize_t)sizeof id)
+        while (read(fd, &id, sizeof id) == (ssize_t)sizeof id)
             ids_push(&acked, id);
-        close(p[0]);
-        int status;
-        waitpid(pid, &status, 0);
-        if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+        close(fd);
+        if (!killed) {
             fprintf(stderr,
-                    "crash_persist_wal: iteration %ld: the child exited on its own "
-                    "(status 0x%x) instead of being killed\n",
-                    it, status);
+                    "crash_persist_wal: iteration %ld: the child exited on its own instead of "
+                    "being killed\n",
+                    it);
+            free(acked.v);
             bad = 1;
             break;
         }
