@@ -227,14 +227,10 @@ member_of(ddl_ctx *c, cat_ref role, bool *member, cc_err *err)
         ProtobufCMessage *m = NULL;
         if (r == NULL)
             continue;
-        cc_err e;
-        cc_code rc = cat_object_decode(r, &m, &e);
-        if (rc == CC_NOMEM) {
-            if (err != NULL)
-                *err = e;
-            return rc;
-        }
+        cc_code rc = ddl__decode_lenient(r, &m, err);
         if (rc != CC_OK)
+            return rc;
+        if (m == NULL)
             continue;
         Cowcat__Catalog__RoleValue *v = (Cowcat__Catalog__RoleValue *)m;
         for (size_t i = 0; i < v->n_membership && !*member; i++) {

@@ -437,15 +437,12 @@ fk_line(void *arg, const cat_object *o)
     ProtobufCMessage *m;
     if (o->kind != CAT_KIND_TABLE)
         return 0;
-    cc_err e;
-    cc_code rc = cat_object_decode(o, &m, &e);
-    if (rc == CC_NOMEM) {
-        if (f->err != NULL)
-            *f->err = e;
+    cc_code rc = ddl__decode_lenient(o, &m, f->err);
+    if (rc != CC_OK) {
         f->rc = rc;
         return 1;
     }
-    if (rc != CC_OK)
+    if (m == NULL)
         return 0; /* undecodable: no lines (cat_check reports it) */
     const Cowcat__Catalog__ItemValue *v = (const Cowcat__Catalog__ItemValue *)m;
     for (size_t i = 0; i < v->n_constraints; i++) {

@@ -111,15 +111,9 @@ ddl__ctx_bind(ddl_ctx *c, cc_err *err)
     if (r == NULL)
         return CC_OK;
     ProtobufCMessage *m = NULL;
-    cc_err e;
-    cc_code rc = cat_object_decode(r, &m, &e);
-    if (rc == CC_NOMEM) {
-        if (err != NULL)
-            *err = e;
-        return rc;
-    }
-    if (rc != CC_OK)
-        return CC_OK; /* an undecodable role has no attributes (cat_check reports it) */
+    cc_code rc = ddl__decode_lenient(r, &m, err);
+    if (rc != CC_OK || m == NULL)
+        return rc; /* an undecodable role has no attributes (cat_check reports it) */
     const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
     if (v->attributes != NULL) {
         c->attrs = *v->attributes;

@@ -235,6 +235,12 @@ cc_code ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc
  * parsed when it was stored). *out as ddl__parse. Errors: CORRUPT (`the
  * stored statement of v does not parse`), NOMEM.
  */
+/*
+ * cat_object_decode for reads that tolerate a damaged value: an undecodable
+ * one (cowcat_check reports it) gives CC_OK with *out NULL; only NOMEM is an
+ * error (copied to *err when err is not NULL).
+ */
+cc_code ddl__decode_lenient(const cat_object *o, ProtobufCMessage **out, cc_err *err);
 cc_code ddl__parse_stored(const char *create_sql, const char *name, PgQuery__ParseResult **out,
                           cc_err *err);
 void ddl__parse_free(PgQuery__ParseResult *r);

@@ -249,3 +249,19 @@ ddl__check_column(ddl_ctx *c, const cat_object *o, const char *from, const char 
                                 "column \"%s\" of relation \"%s\" already exists", to, o->name);
     return CC_OK;
 }
+
+cc_code
+ddl__decode_lenient(const cat_object *o, ProtobufCMessage **out, cc_err *err)
+{
+    cc_err e;
+    *out = NULL;
+    cc_code rc = cat_object_decode(o, out, &e);
+    if (rc == CC_NOMEM) {
+        if (err != NULL)
+            *err = e;
+        return rc;
+    }
+    if (rc != CC_OK)
+        *out = NULL;
+    return CC_OK;
+}

@@ -22,15 +22,9 @@ acl_items(const cat_object *o, ProtobufCMessage **m, Cowcat__Catalog__AclItem **
     *n = 0;
     *m = NULL;
     *acl = NULL;
-    cc_err e;
-    cc_code rc = cat_object_decode(o, m, &e);
-    if (rc == CC_NOMEM) {
-        if (err != NULL)
-            *err = e;
+    cc_code rc = ddl__decode_lenient(o, m, err);
+    if (rc != CC_OK || *m == NULL)
         return rc;
-    }
-    if (rc != CC_OK)
-        return CC_OK;
     switch (cat_ref_class(o->ref)) {
     case CAT_CLASS_DATABASE:
         *n = ((Cowcat__Catalog__DatabaseValue *)*m)->n_privileges;
