@@ -104,6 +104,7 @@ const char *cowcat_code_name(cowcat_code code);
 /* --- opening ---------------------------------------------------------------- */
 
 typedef struct cowcat cowcat;
+struct persist_io;
 
 typedef enum cowcat_durability {
     COWCAT_DURABILITY_FSYNC = 0, /* fdatasync before acknowledging (default) */
@@ -152,6 +153,11 @@ typedef struct cowcat_options {
     uint64_t audit_log_keep;    /* audit events kept (cowcat_catalog.audit_events): the newest
                                    this many; older ones are dropped as new ones commit,
                                    so the log's memory and disk stay bounded; 0: 100,000 */
+    const struct persist_io *io; /* FILE: the hook every data-directory file call goes through
+                                    (persist/io.h), for fault-injection and power-cut tests;
+                                    NULL (the default): the plain system calls */
+    uint64_t rollup_bytes;       /* FILE: roll the log up once this many bytes have accumulated
+                                    since the last rollup and exceed its size; 0: 16 MiB */
 } cowcat_options;
 
 /*

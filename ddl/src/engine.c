@@ -137,6 +137,8 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .data_dir = opts->data_dir,
         .sync = opts->durability == COWCAT_DURABILITY_NONE ? PERSIST_SYNC_NONE : PERSIST_SYNC_FSYNC,
         .trace = ablated(opts, COWCAT_ABLATE_TRACE) ? PERSIST_TRACE_SORT : PERSIST_TRACE_INCREMENTAL,
+        .io = opts->io,
+        .rollup_min_bytes = opts->rollup_bytes,
     };
     cc_code rc = persist_client_open(&po, &db->pc, err);
     if (rc != CC_OK)

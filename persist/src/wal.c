@@ -88,7 +88,9 @@ persist__wal_io_error(cc_err *err, const char *what, const char *path, int errnu
 {
     char buf[128];
     const char *msg = strerror_r(errnum, buf, sizeof buf);
-    return cc_err_set(err, CC_IO, "could not %s \"%s\": %s", what, path, msg);
+    /* A full disk or quota is 53100 disk_full, as in PostgreSQL; the rest 58030. */
+    const char *state = errnum == ENOSPC || errnum == EDQUOT ? "53100" : "58030";
+    return cc_err_set_state(err, CC_IO, state, "could not %s \"%s\": %s", what, path, msg);
 }
 
 void
@@ -121,9 +123,10 @@ persist__wal_write_all(persist_wal *wal, int fd, const void *p, size_t n, uint64
     ssize_t w = wal->io->pwrite(wal->io->ctx, fd, p, n, (off_t)off);
     if (w < 0)
         return persist__wal_io_error(err, "write to file", path, errno);
-    if ((size_t)w != n)
-        return cc_err_set(err, CC_IO, "could not write to file \"%s\": wrote only %zd of %zu bytes",
-                          path, w, n);
+    if ((size_t)w != n) /* a short write is a full disk (PostgreSQL reads it so too) */
+        return cc_err_set_state(err, CC_IO, "53100",
+                                "could not write to file \"%s\": wrote only %zd of %zu bytes", path,
+                                w, n);
     return CC_OK;
 }
 

@@ -130,7 +130,10 @@ wal__stat_add(uint64_t *counter, uint64_t n)
     __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
-/* Records `could not <what> "<path>": <strerror(errnum)>` as CC_IO; returns CC_IO. */
+/*
+ * Records `could not <what> "<path>": <strerror(errnum)>` as CC_IO with SQLSTATE
+ * 53100 (disk_full) for ENOSPC / EDQUOT and 58030 (io_error) otherwise; returns CC_IO.
+ */
 cc_code persist__wal_io_error(cc_err *err, const char *what, const char *path, int errnum);
 
 /* Formats DIR/log-<seq>.wal into out (PATH_MAX bytes). */

@@ -226,7 +226,8 @@ srv_server_new(const srv_options *opts, srv_server **out, cc_err *err)
     }
     cowcat_options co = {.data_dir = s->data_dir, .durability = opts->durability,
                          .backend = opts->backend, .audit_log_keep = opts->audit_log_keep,
-                         .ablate = opts->ablate};
+                         .ablate = opts->ablate, .io = opts->io,
+                         .rollup_bytes = opts->rollup_bytes};
     cowcat_error ce;
     if (cowcat_open(&co, &s->db, &ce) != COWCAT_OK) {
         rc = cc_err_set_state(err, (cc_code)ce.code, ce.sqlstate, "%s", ce.message);

@@ -41,6 +41,8 @@ typedef struct srv_options {
     srv_log_level log_level;
     uint64_t audit_log_keep;     /* cowcat_options.audit_log_keep (0: its default, 100,000) */
     uint32_t ablate;             /* cowcat_options.ablate: benchmarks only (0: none) */
+    const struct persist_io *io; /* cowcat_options.io: tests only (NULL: the system calls) */
+    uint64_t rollup_bytes;       /* cowcat_options.rollup_bytes (0: its default, 16 MiB) */
 } srv_options;
 
 typedef struct srv_server srv_server;
