@@ -435,6 +435,21 @@ void cowcat_unsubscribe(cowcat_subscription *sub);
  */
 cowcat_code cowcat_check(cowcat *db, cowcat_error *err);
 
+/*
+ * Can the handle still serve? COWCAT_OK, or why not — for good, until it is
+ * closed and the data directory reopened:
+ *   COWCAT_IO (58030)     a write to the log failed and could not be undone
+ *                         (e.g. the failed frame could not be truncated away), so
+ *                         disk may hold a transaction that memory does not;
+ *   COWCAT_FENCED (25006) a newer writer opened the data directory.
+ * A broken handle refuses every statement and snapshot with that error, so it
+ * never serves a catalog that may disagree with disk; reopening recovers from
+ * the log. (A write that failed and was undone — a full disk, an fdatasync
+ * error whose frame was truncated away — fails only its own statement: the
+ * handle stays healthy.) O(1); thread-safe.
+ */
+cowcat_code cowcat_health(cowcat *db, cowcat_error *err);
+
 /* --- table frontiers (txn-wal) ------------------------------------------------------ */
 
 /*

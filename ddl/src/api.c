@@ -91,6 +91,16 @@ cowcat_check(cowcat *db, cowcat_error *err)
 }
 
 cowcat_code
+cowcat_health(cowcat *db, cowcat_error *err)
+{
+    if (db == NULL)
+        return ddl__api_error(err, CC_INVALID, "22023", "cowcat_health: NULL argument");
+    cc_err e;
+    cc_err_clear(&e);
+    return ddl__engine_health(db, &e) == CC_OK ? COWCAT_OK : from_cc(err, &e);
+}
+
+cowcat_code
 cowcat_role_auth_get(cowcat *db, const char *role, cowcat_role_auth *out, cowcat_error *err)
 {
     if (db == NULL || role == NULL || out == NULL)
@@ -186,6 +196,10 @@ cowcat_snapshot_open(cowcat_session *s, cowcat_snapshot **out, cowcat_error *err
 {
     if (s == NULL || out == NULL)
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_snapshot_open: NULL argument");
+    cc_err he;
+    cc_err_clear(&he);
+    if (ddl__engine_health(s->db, &he) != CC_OK) /* never a snapshot that may disagree with disk */
+        return from_cc(err, &he);
     cowcat_snapshot *snap = cc_calloc(1, sizeof *snap);
     if (snap == NULL)
         return ddl__api_error(err, CC_NOMEM, "53200", "out of memory");

@@ -172,6 +172,15 @@ fail:
     return rc;
 }
 
+cc_code
+ddl__engine_health(cowcat *db, cc_err *err)
+{
+    cc_code rc = persist_client_health(db->pc, err);
+    if (rc == CC_OK)
+        rc = dur_health(db->dur, err);
+    return rc;
+}
+
 void
 ddl__engine_close(cowcat *db)
 {

@@ -510,7 +510,10 @@ cowcat_exec(cowcat_session *s, const char *sql, const cowcat_callbacks *cb, void
     cc_err_clear(&e);
     ddl_stmt_span *spans = NULL;
     size_t n = 0;
-    cc_code rc = ddl__split(sql, &spans, &n, &e);
+    /* A broken handle serves nothing: memory may disagree with disk (cowcat_health). */
+    cc_code rc = ddl__engine_health(s->db, &e);
+    if (rc == CC_OK)
+        rc = ddl__split(sql, &spans, &n, &e);
     if (rc != CC_OK) {
         fail_block(s);
         export_error(&c, &e, err);

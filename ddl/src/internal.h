@@ -97,6 +97,11 @@ uint64_t ddl__now_ns(void);
 
 /* Opens the persist client, durable catalog and catalog behind a handle. Errors: as cowcat_open. */
 cc_code ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err);
+/*
+ * CC_OK, or why db can no longer serve (cowcat_health): IO (the log is
+ * poisoned), FENCED, INTERNAL (the snapshot missed a durable change).
+ */
+cc_code ddl__engine_health(cowcat *db, cc_err *err);
 /* Closes what ddl__engine_open opened and frees db (NULL allowed). */
 void ddl__engine_close(cowcat *db);
 /* Takes the write slot (waits while a leader or a block holds it) / gives it back. */

@@ -57,6 +57,18 @@ dur_is_fenced(dur_catalog *cat)
     return cat->fenced;
 }
 
+cc_code
+dur_health(dur_catalog *cat, cc_err *err)
+{
+    if (__atomic_load_n(&cat->fenced, __ATOMIC_ACQUIRE))
+        return cc_err_set(err, CC_FENCED, "catalog writer fenced by a newer writer; close and "
+                                          "reopen the data directory");
+    if (__atomic_load_n(&cat->broken, __ATOMIC_ACQUIRE))
+        return cc_err_set(err, CC_INTERNAL, "catalog handle missed a durable change and must be "
+                                            "reopened");
+    return CC_OK;
+}
+
 pmap_domain *
 dur_catalog_domain(dur_catalog *cat)
 {

@@ -91,6 +91,12 @@ file_stats(void *be, persist_stats *out)
     out->wal_bytes = ws.bytes_written;
 }
 
+static cc_code
+file_health(void *be, cc_err *err)
+{
+    return persist_wal_health(be, err);
+}
+
 static void
 file_close(void *be)
 {
@@ -105,6 +111,7 @@ static const persist_backend_ops file_ops = {
     .rollup_begin = file_rollup_begin,
     .rollup_write = file_rollup_write,
     .stats = file_stats,
+    .health = file_health,
     .close = file_close,
 };
 

@@ -74,6 +74,8 @@ typedef struct persist_backend_ops {
     cc_code (*rollup_write)(void *be, uint64_t mark, persist_rollup_fn fn, void *arg, cc_err *err);
     /* Fills the wal_* fields of out (others are the client's). */
     void (*stats)(void *be, persist_stats *out);
+    /* CC_OK, or why the backend can no longer acknowledge writes (NULL: always OK). */
+    cc_code (*health)(void *be, cc_err *err);
     void (*close)(void *be);
 } persist_backend_ops;
 

@@ -152,6 +152,14 @@ persist_client_stats(persist_client *c, persist_stats *out)
     c->backend.ops->stats(c->backend.be, out);
 }
 
+cc_code
+persist_client_health(persist_client *c, cc_err *err)
+{
+    if (c->backend.ops->health == NULL)
+        return CC_OK;
+    return c->backend.ops->health(c->backend.be, err);
+}
+
 /* --- rollups ------------------------------------------------------------------- */
 
 /* One shard's state as captured for a rollup. */

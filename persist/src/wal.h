@@ -178,6 +178,13 @@ cc_code persist_wal_sink_write(persist_wal_sink *sink, const void *p, size_t n, 
 void persist_wal_stats_get(persist_wal *wal, persist_wal_stats *out);
 
 /*
+ * CC_OK while the log can still acknowledge appends; CC_IO with the reason once
+ * it is poisoned (a failed write could not be undone, so memory may disagree
+ * with disk until a reopen recovers). A read-only log is healthy. Thread-safe.
+ */
+cc_code persist_wal_health(persist_wal *wal, cc_err *err);
+
+/*
  * Closes the segment files and releases the directory lock; frees wal (NULL is
  * a no-op). No other call on wal may be in progress or follow.
  */

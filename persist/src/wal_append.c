@@ -58,8 +58,8 @@ poison(persist_wal *wal, const char *why)
                    "the log in data directory \"%s\" is unusable after a failed write (%s); "
                    "close and reopen it",
                    wal->dir, why);
-        wal->poisoned = 1;
         memcpy(wal->poison_msg, e.msg, sizeof e.msg);
+        __atomic_store_n(&wal->poisoned, 1, __ATOMIC_RELEASE); /* persist_wal_health reads it */
     }
     pthread_mutex_unlock(&wal->mu);
 }
@@ -219,17 +219,17 @@ futex_wake(int *addr)
 }
 
 /*
- * Completes a detached group: stores code (and msg on failure) in each unit
- * and marks it DONE. Called without mu: the units are no longer queued, and
- * each owner reads its result only after seeing DONE.
+ * Completes a detached group: stores code (and the error, SQLSTATE included,
+ * on failure) in each unit and marks it DONE. Called without mu: the units are
+ * no longer queued, and each owner reads its result only after seeing DONE.
  */
 static void
-group_finish(wal_unit *g, cc_code code, const char *msg)
+group_finish(wal_unit *g, cc_code code, const cc_err *gerr)
 {
     for (wal_unit *u = g, *next; u != NULL; u = next) {
         next = u->next; /* read before DONE: u's owner may return then */
         if (code != CC_OK)
-            cc_err_set(u->err, code, "%s", msg);
+            cc_err_set_state(u->err, code, cc_err_sqlstate(gerr), "%s", gerr->msg);
         u->code = code;
         int *st = &u->state;
         /* Pairs with the acquire loads in unit_wait: code and err are visible. */
@@ -370,11 +370,24 @@ persist_wal_append(persist_wal *wal, const persist_wal_rec *recs, size_t n, cc_e
         bool mine = false;
         for (wal_unit *u = g; u != NULL && !mine; u = u->next)
             mine = u == &me;
-        group_finish(g, rc, gerr.msg);
+        group_finish(g, rc, &gerr);
         if (mine)
             return me.code;
         pthread_mutex_lock(&wal->mu); /* my unit is still queued: lead again or wait */
     }
+}
+
+cc_code
+persist_wal_health(persist_wal *wal, cc_err *err)
+{
+    if (!__atomic_load_n(&wal->poisoned, __ATOMIC_ACQUIRE)) /* the fast path: every statement */
+        return CC_OK;
+    pthread_mutex_lock(&wal->mu);
+    cc_code rc = CC_OK;
+    if (wal->poisoned && !wal->read_only)
+        rc = cc_err_set(err, CC_IO, "%s", wal->poison_msg);
+    pthread_mutex_unlock(&wal->mu);
+    return rc;
 }
 
 /* Takes the writer token for a non-append operation; fails if poisoned. */

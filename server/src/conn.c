@@ -599,6 +599,8 @@ simple_query(srv_conn *c, conn_state *cs, const char *body, size_t n)
                                         simple_notice};
     cowcat_error e;
     cowcat_code rc = cowcat_exec(c->session, sql, &cb, &run, &e);
+    if (rc != COWCAT_OK)
+        srv__statement_failed(c->srv, c->pid, rc);
     if (run.broken)
         return false;
     if (rc != COWCAT_OK) {
@@ -637,6 +639,7 @@ static void
 serve(srv_conn *c, conn_state *cs)
 {
     srv_server *s = c->srv;
+    cowcat_error fail;
     for (;;) {
         char type;
         const char *body;
@@ -650,7 +653,11 @@ serve(srv_conn *c, conn_state *cs)
         case PGW_READ_EOF:
             return;
         case PGW_READ_STOP:
-            fatal(c, "57P01", "terminating connection due to administrator command");
+            if (srv_server_failed(s, &fail))
+                fatal(c, fail.sqlstate, "terminating connection because the server is shutting "
+                                        "down: %s", fail.message);
+            else
+                fatal(c, "57P01", "terminating connection due to administrator command");
             return;
         case PGW_READ_TRUNCATED:
             srv__log(s, SRV_LOG_INFO, c->pid, "unexpected EOF within message");

@@ -578,6 +578,8 @@ run_portal(srv_conn *c, srv_portal *p, bool describe)
     portal_run run = {.c = c, .p = p, .describe = describe};
     p->rc = cowcat_exec(c->session, p->sql, &cb, &run, &p->err);
     p->ran = true;
+    if (p->rc != COWCAT_OK)
+        srv__statement_failed(c->srv, c->pid, p->rc);
     if (p->rc == COWCAT_OK && (p->rows.failed || p->notices.failed)) {
         memset(&p->err, 0, sizeof p->err);
         p->rc = COWCAT_NOMEM;

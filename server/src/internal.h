@@ -36,7 +36,17 @@ struct srv_server {
     int nsessions;           /* of them, admitted past the connection limit */
     uint32_t next_pid;       /* BackendKeyData process ids (one per connection) */
     struct srv_conn *conns;  /* live connections (for CancelRequest lookups) */
+    bool failed;             /* the catalog handle broke (cowcat_health): shutting down */
+    cowcat_error failure;    /* why (valid when failed) */
 };
+
+/*
+ * After a statement failed with rc: if the catalog handle can no longer serve
+ * (cowcat_health: the log is poisoned, or the writer fenced), logs why once and
+ * stops the server, so that a restart recovers from the log rather than this
+ * process serving a catalog that may disagree with disk.
+ */
+void srv__statement_failed(srv_server *s, uint32_t conn, cowcat_code rc);
 
 /* Leveled logging to stderr: "2026-11-23 10:00:00.123 UTC [conn 7] LOG:  message". */
 void srv__log(const srv_server *s, srv_log_level level, uint32_t conn, const char *fmt, ...)

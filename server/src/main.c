@@ -200,8 +200,13 @@ main(int argc, char **argv)
            (unsigned long long)srv_server_objects(s));
     fflush(stdout);
     srv_server_run(s);
-    srv__log(s, SRV_LOG_INFO, 0, "shut down: every acknowledged statement is durable");
+    cowcat_error why;
+    bool failed = srv_server_failed(s, &why);
+    if (failed) /* exit 1: a supervisor restarts cowcatd and recovery decides from the log */
+        srv__log(s, SRV_LOG_ERROR, 0, "shut down after a failure: %s", why.message);
+    else
+        srv__log(s, SRV_LOG_INFO, 0, "shut down: every acknowledged statement is durable");
     the_server = NULL;
     srv_server_free(s);
-    return 0;
+    return failed ? 1 : 0;
 }

@@ -268,6 +268,41 @@ srv_server_objects(srv_server *s)
 }
 
 void
+srv__statement_failed(srv_server *s, uint32_t conn, cowcat_code rc)
+{
+    if (rc != COWCAT_IO && rc != COWCAT_FENCED && rc != COWCAT_INTERNAL)
+        return;
+    cowcat_error why;
+    if (cowcat_health(s->db, &why) == COWCAT_OK)
+        return; /* only that statement failed (e.g. a full disk, undone): serving goes on */
+    pthread_mutex_lock(&s->lock);
+    bool first = !s->failed;
+    if (first) {
+        s->failed = true;
+        s->failure = why;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!first)
+        return;
+    srv__log(s, SRV_LOG_ERROR, conn,
+             "the catalog can no longer be served: %s; shutting down (a restart recovers it "
+             "from the log)",
+             why.message);
+    srv_server_stop(s);
+}
+
+bool
+srv_server_failed(srv_server *s, cowcat_error *why)
+{
+    pthread_mutex_lock(&s->lock);
+    bool failed = s->failed;
+    if (failed && why != NULL)
+        *why = s->failure;
+    pthread_mutex_unlock(&s->lock);
+    return failed;
+}
+
+void
 srv_server_stop(srv_server *s)
 {
     char b = 1;

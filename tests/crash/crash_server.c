@@ -55,7 +55,16 @@
 
 #include "crash_server.h"
 
-enum { XR_OK, XR_ERR, XR_LOST };
+enum { XR_OK, XR_ERR, XR_LOST, XR_FAULT };
+
+/* --faults: an error answer with one of these is the injected disk failure, not the model's. */
+static bool g_faults;
+
+static bool
+is_fault_state(const char *state)
+{
+    return strcmp(state, "53100") == 0 || strcmp(state, "58030") == 0;
+}
 
 typedef struct xres {
     int kind;
@@ -84,9 +93,12 @@ run_query(PGconn *c, const char *sql, xres *x)
             snprintf(x->tag, sizeof x->tag, "%s", PQcmdStatus(res));
         } else if (!err && !lost) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
             snprintf(x->msg, sizeof x->msg, "%s", PQresultErrorMessage(res));
-            /* no SQLSTATE: libpq's own (the connection broke); 57P0x: shutdown */
-            if (state == NULL || strncmp(state, "57P0", 4) == 0 || strncmp(state, "08", 2) == 0)
+            /* no SQLSTATE: libpq's own (the connection broke); 57P0x: shutdown; FATAL: the
+             * server ends the connection (--faults: it stops after its log broke) */
+            if (state == NULL || strncmp(state, "57P0", 4) == 0 || strncmp(state, "08", 2) == 0 ||
+                (sev != NULL && strcmp(sev, "FATAL") == 0))
                 lost = true;
             else {
                 err = true;
@@ -98,6 +110,8 @@ run_query(PGconn *c, const char *sql, xres *x)
             lost = true;
     }
     x->kind = err ? XR_ERR : lost || PQstatus(c) == CONNECTION_BAD ? XR_LOST : XR_OK;
+    if (x->kind == XR_ERR && g_faults && is_fault_state(x->state))
+        x->kind = XR_FAULT;
 }
 
 static void
@@ -118,7 +132,8 @@ actor_fail(cs_actor *a, const cg_txn *t, const char *fmt, ...)
 /*
  * Runs t; *maybe becomes true once its commit is sent (and it is meant to
  * commit). Returns XR_OK (committed and answered), XR_ERR (answered with the
- * error t predicts), XR_LOST (no answer), or -1 (a different answer: a->failure).
+ * error t predicts), XR_LOST (no answer), XR_FAULT (--faults: answered with an
+ * I/O error), or -1 (a different answer: a->failure).
  */
 static int
 exec_txn(cs_actor *a, PGconn *c, const cg_txn *t, bool *maybe)
@@ -134,8 +149,8 @@ exec_txn(cs_actor *a, PGconn *c, const cg_txn *t, bool *maybe)
                                     t->ops[i].sql);
         *maybe = !t->fails;
         run_query(c, sql, &x);
-        if (x.kind == XR_LOST)
-            return XR_LOST;
+        if (x.kind == XR_LOST || x.kind == XR_FAULT)
+            return x.kind;
         if (x.kind == XR_OK && !t->fails && x.nok == t->nops)
             return XR_OK;
         if (x.kind == XR_ERR && t->fails && x.nok == fail_at && strcmp(x.state, last->expect) == 0)
@@ -151,15 +166,15 @@ exec_txn(cs_actor *a, PGconn *c, const cg_txn *t, bool *maybe)
     }
     run_query(c, "BEGIN", &x);
     if (x.kind != XR_OK) {
-        if (x.kind == XR_LOST)
-            return XR_LOST;
+        if (x.kind == XR_LOST || x.kind == XR_FAULT)
+            return x.kind;
         actor_fail(a, t, "BEGIN failed: %s %s", x.state, x.msg);
         return -1;
     }
     for (int i = 0; i < t->nops; i++) {
         run_query(c, t->ops[i].sql, &x);
-        if (x.kind == XR_LOST)
-            return XR_LOST;
+        if (x.kind == XR_LOST || x.kind == XR_FAULT)
+            return x.kind; /* a fault leaves the block failed; the actor stops */
         if (x.kind == XR_OK && i != fail_at)
             continue;
         if (x.kind == XR_ERR && i == fail_at && strcmp(x.state, t->ops[i].expect) == 0) {
@@ -182,8 +197,8 @@ exec_txn(cs_actor *a, PGconn *c, const cg_txn *t, bool *maybe)
     }
     *maybe = true;
     run_query(c, "COMMIT", &x);
-    if (x.kind == XR_LOST)
-        return XR_LOST;
+    if (x.kind == XR_LOST || x.kind == XR_FAULT)
+        return x.kind;
     if (x.kind == XR_OK && strcmp(x.tag, "COMMIT") == 0)
         return XR_OK;
     actor_fail(a, t, "COMMIT answered %s %s%s", x.kind == XR_OK ? x.tag : x.state, x.msg,
@@ -225,9 +240,15 @@ actor_main(void *arg)
         crash_gen_txn(&a->gen, &scratch, t);
         a->pend.active = true;
         a->pend.maybe = false;
+        a->pend.fault = false;
         int rc = exec_txn(a, c, t, &a->pend.maybe);
         if (rc == XR_LOST)
             break; /* pend stays: its outcome is decided after the restart */
+        if (rc == XR_FAULT) { /* pend stays too: crash_server decides what it may be */
+            a->pend.fault = true;
+            a->fault_answers++;
+            break;
+        }
         a->pend.active = false;
         if (rc < 0)
             break;
@@ -290,6 +311,8 @@ now_s(void)
 static int
 start_server(cs_run *r, const char *durability, const char *when)
 {
+    if (r->faults)
+        return cs_inproc_start(r);
     const char *args[] = {"--durability", durability, NULL};
     if (srvproc_start(&r->srv, r->dir, args) == 0)
         return 0;
@@ -304,12 +327,76 @@ start_server(cs_run *r, const char *durability, const char *when)
     return -1;
 }
 
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* --faults: the disk fails for a while under the running clients, then heals. */
+static void
+fault_window(cs_run *r, tu_rng *rng, char *desc, size_t n)
+{
+    cs_fault_arm(r, rng, desc, n);
+    sleep_ms(20 + (long)tu_rng_below(rng, 300));
+    r->faults_fired += (long)persist_io_faults_fired(&r->fi);
+    persist_io_faults_disarm(&r->fi);
+}
+
+/*
+ * --faults, after the actors stopped: a transaction answered with an I/O error
+ * must be absent if the server kept serving (the log undid its write), and may
+ * be either if the server stopped itself (the log could not undo it). A server
+ * that kept serving must accept DDL again now that the disk is healthy, and its
+ * live catalog must already be the model (what the restart will read from
+ * disk). Then the server is stopped. Returns 0, or -1 after printing a FAIL.
+ */
+static int
+fault_end(cs_run *r, long *stops)
+{
+    bool failed = srv_server_failed(r->inproc, NULL);
+    for (int a = 0; a < r->nactors; a++) {
+        cs_pending *p = &r->actors[a].pend;
+        if (p->active && p->fault)
+            p->maybe = failed && !p->txn.fails;
+    }
+    int rc = 0;
+    if (!failed) {
+        PGconn *c = srvproc_connect(&r->srv, NULL, NULL, false);
+        char v[64];
+        if (PQstatus(c) != CONNECTION_OK ||
+            srvproc_value(c, "CREATE TABLE public.fault_probe (a int)", v, sizeof v) !=
+                PGRES_COMMAND_OK ||
+            srvproc_value(c, "DROP TABLE public.fault_probe", v, sizeof v) != PGRES_COMMAND_OK) {
+            printf("FAIL: crash_server seed %llu iteration %d: after the fault the server "
+                   "still serves but refuses DDL: %s", (unsigned long long)r->seed,
+                   r->iteration, PQerrorMessage(c));
+            rc = -1;
+        } else {
+            r->fault_recoveries++;
+        }
+        PQfinish(c);
+        if (rc == 0 && cs_verify(r, "live, after the fault") != 0)
+            rc = -1;
+    }
+    cowcat_error why;
+    if (cs_inproc_stop(r, &why)) {
+        r->fault_stops++;
+        printf("    the server stopped itself: %s\n", why.message);
+    }
+    (*stops)++;
+    return rc;
+}
+
 /* After a failure: a fresh directory and an empty model, so the run goes on. */
 static void
 reset_run(cs_run *r)
 {
     if (r->srv.pid > 0)
         srvproc_kill(&r->srv);
+    cs_inproc_stop(r, NULL);
     printf("    (keeping %s for inspection; continuing in a fresh data directory)\n", r->dir);
     srvproc_tmpdir(r->dir, sizeof r->dir, "crash");
     crash_model_free(&r->model);
@@ -322,7 +409,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: crash_server [--iterations N | --long] [--seed S] [--clients N] "
-                    "[--dir DIR]\n");
+                    "[--dir DIR] [--faults]\n");
     exit(2);
 }
 
@@ -344,6 +431,8 @@ main(int argc, char **argv)
             r->nclients = atoi(argv[++i]);
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             snprintf(r->dir, sizeof r->dir, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--faults") == 0)
+            r->faults = g_faults = true;
         else
             usage();
     }
@@ -354,8 +443,9 @@ main(int argc, char **argv)
                 (unsigned long long)r->seed, (unsigned long long)r->seed);
     else
         r->seed = tu_seed("crash_server");
-    printf("crash_server: seed %llu, %d iterations, %d clients\n", (unsigned long long)r->seed,
-           iterations, r->nclients);
+    printf("crash_server: seed %llu, %d iterations, %d clients%s\n", (unsigned long long)r->seed,
+           iterations, r->nclients, r->faults ? ", disk faults under an in-process server" : "");
+    persist_io_faults_init(&r->fi, persist_io_default());
     if (r->dir[0] == '\0')
         srvproc_tmpdir(r->dir, sizeof r->dir, "crash");
     pthread_mutex_init(&r->mu, NULL);
@@ -375,6 +465,7 @@ main(int argc, char **argv)
     }
     double t0 = now_s();
     long kills = 0, stops = 0, acked_txns = 0, acked_stmts = 0, acked_errors = 0;
+    long fault_answers = 0;
     bool tainted = false; /* an actor's model diverged from the server: start over */
     char prev_log[sizeof r->srv.log] = ""; /* the killed server's log, until its restart passed */
     bool prev_ok = true;
@@ -383,8 +474,8 @@ main(int argc, char **argv)
         long fails_before = r->failures;
         tu_rng rng;
         tu_rng_init(&rng, mix(r->seed, (uint64_t)it, 1000));
-        const char *durability = it % 4 != 3 ? "fsync" : "none";
-        bool clean = it % 10 == 9;
+        const char *durability = it % 4 != 3 || r->faults ? "fsync" : "none";
+        bool clean = it % 10 == 9 || r->faults;
         unsigned d = (unsigned)tu_rng_below(&rng, 100);
         long delay_ms = d < 10 ? (long)tu_rng_below(&rng, 15) : 20 + (long)tu_rng_below(&rng, 700);
         if (tainted) {
@@ -419,11 +510,12 @@ main(int argc, char **argv)
                 return 1;
             }
         }
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        sleep_ms(delay_ms);
         int status = 0;
-        if (clean) {
+        char fault[160] = "";
+        if (r->faults) {
+            fault_window(r, &rng, fault, sizeof fault);
+        } else if (clean) {
             status = srvproc_stop(&r->srv);
             stops++;
         } else {
@@ -441,6 +533,7 @@ main(int argc, char **argv)
             acked_txns += ac->acked_txns;
             acked_stmts += ac->acked_stmts;
             acked_errors += ac->acked_errors;
+            fault_answers += ac->fault_answers;
             inflight += ac->pend.active;
             if (ac->failure[0] != '\0') {
                 printf("FAIL: crash_server seed %llu iteration %d: %s %d: %s\n",
@@ -450,12 +543,16 @@ main(int argc, char **argv)
                 tainted = true;
             }
         }
+        if (r->faults && !tainted && fault_end(r, &stops) != 0) {
+            r->failures++;
+            tainted = true;
+        }
         if (clean && status != 0) {
             printf("FAIL: crash_server seed %llu iteration %d: cowcatd exited with %d on SIGTERM "
                    "(log %s)\n", (unsigned long long)r->seed, it, status, r->srv.log);
             r->failures++;
         }
-        if (srvproc_log_has_sanitizer_report(&r->srv)) {
+        if (!r->faults && srvproc_log_has_sanitizer_report(&r->srv)) {
             printf("FAIL: crash_server seed %llu iteration %d: sanitizer report in the server "
                    "log %s:\n", (unsigned long long)r->seed, it, r->srv.log);
             fflush(stdout);
@@ -475,7 +572,8 @@ main(int argc, char **argv)
         }
         printf("iteration %d: %s, %s after %ld ms: %ld transactions (%ld statements) "
                "acknowledged, %d in flight%s\n",
-               it, strcmp(durability, "fsync") == 0 ? "fsync" : "durability none", clean ? "SIGTERM" : "SIGKILL", delay_ms,
+               it, strcmp(durability, "fsync") == 0 ? "fsync" : "durability none",
+               r->faults ? fault : clean ? "SIGTERM" : "SIGKILL", delay_ms,
                acked_txns - before_txns, acked_stmts - before_stmts, inflight,
                !checked ? "" : check_ok ? ", cowcat check ok" : ", cowcat check FAILED");
         fflush(stdout);
@@ -490,8 +588,8 @@ main(int argc, char **argv)
             printf("    the killed server's log: %s\n", prev_log), r->failures++;
         else if (prev_ok)
             unlink(prev_log);
-        if (srvproc_stop(&r->srv) != 0) {
-            printf("FAIL: crash_server seed %llu: cowcatd did not exit 0 on the final SIGTERM\n",
+        if (r->faults ? cs_inproc_stop(r, NULL) : srvproc_stop(&r->srv) != 0) {
+            printf("FAIL: crash_server seed %llu: cowcatd did not exit 0 on the final stop\n",
                    (unsigned long long)r->seed);
             r->failures++;
         }
@@ -511,6 +609,12 @@ main(int argc, char **argv)
            (unsigned long long)r->seed, iterations, kills, stops, secs, acked_txns, acked_stmts,
            acked_errors, r->inflight_either, r->inflight_committed, r->inflight_absent_only,
            r->verifications, r->checks, r->rows_max);
+    if (r->faults)
+        printf("crash_server: faults: %ld scenarios armed, %ld faulted I/O calls, %ld statements "
+               "answered 53100/58030, %ld times the server kept serving (a probe DDL passed and "
+               "the live catalog matched), %ld times it stopped itself after its log broke\n",
+               r->faults_armed, r->faults_fired, fault_answers, r->fault_recoveries,
+               r->fault_stops);
     if (r->failures > 0) {
         printf("crash_server: FAILED: %ld failures (seed %llu; replay with "
                "COWCAT_TEST_SEED=%llu)\n",

@@ -4,12 +4,14 @@
  * positions, sessions, snapshots, subscriptions, restart.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cowcat.h"
+#include "persist/io.h"
 
 /* --- fixture -------------------------------------------------------------------------- */
 
@@ -592,4 +594,120 @@ Test(exec, over_limit_creates_fail_with_53400_and_change_nothing)
                      "creating table would violate max_tables limit (desired: 3, limit: 2, current: 2)");
     fp(f2);
     cr_assert(f1[0] == f2[0] && f1[1] == f2[1]);
+}
+
+/* --- disk faults ------------------------------------------------------------------------------ */
+
+/* Is relation name there (through a fresh snapshot of x)? */
+static bool
+has_relation(cowcat_session *x, const char *name)
+{
+    cowcat_snapshot *snap;
+    cowcat_error err;
+    cr_assert_eq(cowcat_snapshot_open(x, &snap, &err), COWCAT_OK, "%s", err.message);
+    cowcat_object obj;
+    bool found = cowcat_snapshot_find(snap, name, &obj, &err) == COWCAT_OK;
+    cowcat_snapshot_close(snap);
+    return found;
+}
+
+Test(durable_exec, a_full_disk_fails_the_statement_and_the_handle_goes_on)
+{
+    char dir[] = "/tmp/cowcat-exec-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    persist_io_faults fi;
+    persist_io_faults_init(&fi, persist_io_default());
+    cowcat_options o = {.data_dir = dir, .io = &fi.io};
+    cowcat *d;
+    cowcat_session *x;
+    cowcat_error err;
+    cr_assert_eq(cowcat_open(&o, &d, &err), COWCAT_OK, "%s", err.message);
+    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    const struct {
+        persist_io_op op;
+        persist_io_fault_kind kind;
+        int errnum;
+        const char *state;
+    } cases[] = {
+        {PERSIST_IO_PWRITE, PERSIST_FAULT_ERRNO, ENOSPC, "53100"},
+        {PERSIST_IO_PWRITE, PERSIST_FAULT_SHORT, 0, "53100"},
+        {PERSIST_IO_PWRITE, PERSIST_FAULT_ERRNO, EIO, "58030"},
+        {PERSIST_IO_FDATASYNC, PERSIST_FAULT_ERRNO, EIO, "58030"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char sql[64], name[32];
+        snprintf(name, sizeof name, "t%zu", i);
+        snprintf(sql, sizeof sql, "CREATE TABLE %s (a int)", name);
+        cr_assert_eq(persist_io_faults_arm(&fi, cases[i].op, 1, 1, cases[i].kind, cases[i].errnum),
+                     0);
+        cr_assert_eq(cowcat_exec(x, sql, NULL, NULL, &err), COWCAT_IO, "case %zu", i);
+        cr_assert_str_eq(err.sqlstate, cases[i].state, "case %zu: %s", i, err.message);
+        cr_assert_eq(persist_io_faults_fired(&fi), 1);
+        persist_io_faults_disarm(&fi);
+        cr_assert_eq(cowcat_health(d, &err), COWCAT_OK, "undone: the handle is healthy");
+        cr_assert(!has_relation(x, name), "case %zu: the failed CREATE is absent", i);
+        cr_assert_eq(cowcat_exec(x, sql, NULL, NULL, &err), COWCAT_OK, "%s", err.message);
+    }
+    cowcat_session_close(x);
+    cowcat_close(d);
+
+    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = dir}, &d, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_check(d, &err), COWCAT_OK, "%s", err.message);
+    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        cr_assert(has_relation(x, name), "the retried CREATE of %s survived", name);
+    }
+    cowcat_session_close(x);
+    cowcat_close(d);
+    persist_io_faults_fini(&fi);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(durable_exec, a_write_that_cannot_be_undone_breaks_the_handle_until_reopened)
+{
+    char dir[] = "/tmp/cowcat-exec-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    persist_io_faults fi;
+    persist_io_faults_init(&fi, persist_io_default());
+    cowcat_options o = {.data_dir = dir, .io = &fi.io};
+    cowcat *d;
+    cowcat_session *x;
+    cowcat_error err;
+    cr_assert_eq(cowcat_open(&o, &d, &err), COWCAT_OK, "%s", err.message);
+    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE kept (a int)", NULL, NULL, &err), COWCAT_OK);
+    /* the fdatasync fails and so does the truncation that would undo the frame */
+    persist_io_faults_arm(&fi, PERSIST_IO_FDATASYNC, 1, 1, PERSIST_FAULT_ERRNO, EIO);
+    persist_io_faults_arm(&fi, PERSIST_IO_FTRUNCATE, 1, UINT64_MAX, PERSIST_FAULT_ERRNO, EIO);
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE maybe (a int)", NULL, NULL, &err), COWCAT_IO);
+    persist_io_faults_disarm(&fi);
+    cr_assert_eq(cowcat_health(d, &err), COWCAT_IO);
+    cr_assert_str_eq(err.sqlstate, "58030");
+    cr_assert(strstr(err.message, "unusable") != NULL, "%s", err.message);
+    /* it serves nothing now, not even reads: memory may disagree with disk */
+    cr_assert_eq(cowcat_exec(x, "SELECT 1", NULL, NULL, &err), COWCAT_IO);
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE later (a int)", NULL, NULL, &err), COWCAT_IO);
+    cowcat_snapshot *snap;
+    cr_assert_eq(cowcat_snapshot_open(x, &snap, &err), COWCAT_IO);
+    cowcat_session_close(x);
+    cowcat_close(d);
+
+    /* the reopen recovers: what was acknowledged is there, the failed one is all or nothing */
+    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = dir}, &d, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_health(d, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_check(d, &err), COWCAT_OK, "%s", err.message);
+    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    cr_assert(has_relation(x, "kept"));
+    cr_assert(!has_relation(x, "later"));
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE later (a int)", NULL, NULL, &err), COWCAT_OK);
+    cowcat_session_close(x);
+    cowcat_close(d);
+    persist_io_faults_fini(&fi);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }

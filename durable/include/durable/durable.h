@@ -242,6 +242,13 @@ uint64_t dur_upper(dur_catalog *cat);
 /* This writer's fence token (read-only: the latest one seen). */
 dur_fence dur_fence_token(dur_catalog *cat);
 bool dur_is_fenced(dur_catalog *cat);
+/*
+ * CC_OK, or why the handle can no longer serve: FENCED (a newer writer opened
+ * the data directory) or INTERNAL (a durable change could not be applied to the
+ * cached snapshot, so memory disagrees with disk). Both are for good: close and
+ * reopen. O(1).
+ */
+cc_code dur_health(dur_catalog *cat, cc_err *err);
 /* The pmap domain of the snapshots (for readers on other threads). */
 pmap_domain *dur_catalog_domain(dur_catalog *cat);
 

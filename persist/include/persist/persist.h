@@ -140,6 +140,14 @@ void persist_client_close(persist_client *c);
 void persist_client_stats(persist_client *c, persist_stats *out);
 
 /*
+ * CC_OK while the client can acknowledge writes; CC_IO with the reason once the
+ * file backend's log is poisoned (a failed write could not be undone: what is in
+ * memory may disagree with disk, so the client must be closed and reopened).
+ * Thread-safe.
+ */
+cc_code persist_client_health(persist_client *c, cc_err *err);
+
+/*
  * Writes a rollup now (file backend; a no-op for mem): the consolidated state
  * of every shard, after which older log segments are deleted.
  * Errors: IO, NOMEM.

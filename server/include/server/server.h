@@ -69,6 +69,14 @@ void srv_server_run(srv_server *s);
 /* Asks srv_server_run to stop; async-signal-safe (a write to a pipe). */
 void srv_server_stop(srv_server *s);
 
+/*
+ * True if the server stopped itself because the catalog handle broke
+ * (cowcat_health: a log write that could not be undone, or a newer writer);
+ * *why (may be NULL) gets the reason. cowcatd then exits with status 1 so that
+ * a supervisor restarts it and recovery decides from the log. Thread-safe.
+ */
+bool srv_server_failed(srv_server *s, cowcat_error *why);
+
 /* Closes the catalog and frees the server (after srv_server_run returned). */
 void srv_server_free(srv_server *s);
 
