@@ -372,10 +372,15 @@ persist_batch_commit(persist_batch *b, persist_shard **mismatch, uint64_t *curre
     }
     batch_enc e = {0};
     persist_shard **dropped = NULL;
+    shard_prep *preps = NULL; /* one per append, in part order */
+    size_t nprep = 0;
     cc_code rc = encode(b, &e, err);
-    if (rc == CC_OK && ndrops > 0 && (dropped = cc_malloc(ndrops * sizeof *dropped)) == NULL)
+    if (rc == CC_OK && ((ndrops > 0 && (dropped = cc_malloc(ndrops * sizeof *dropped)) == NULL) ||
+                        (nappends > 0 && (preps = cc_calloc(nappends, sizeof *preps)) == NULL)))
         rc = cc_err_set(err, CC_NOMEM, "out of memory committing a persist batch");
     if (rc != CC_OK) {
+        cc_free(dropped);
+        cc_free(preps);
         enc_fini(&e);
         return rc;
     }
@@ -434,10 +439,20 @@ persist_batch_commit(persist_batch *b, persist_shard **mismatch, uint64_t *curre
         }
     }
 
+    /* Memory first, so that nothing can fail once the batch is durable. */
+    for (size_t i = 0; i < b->nparts && rc == CC_OK; i++) {
+        const batch_part *p = &b->parts[i];
+        if (p->kind == PART_APPEND)
+            rc = persist__shard_prepare(p->s, p->u, p->n, p->lower, p->upper, &preps[nprep++],
+                                        err);
+    }
     persist_event ev = {.shard = b->parts[0].s->id, .parts = e.events, .nparts = nappends};
     uint64_t durable_upper = 0;
-    rc = c->backend.ops->append(c->backend.be, &ev, e.rec, e.len, &durable_upper, err);
+    if (rc == CC_OK)
+        rc = c->backend.ops->append(c->backend.be, &ev, e.rec, e.len, &durable_upper, err);
     if (rc != CC_OK) {
+        while (nprep > 0)
+            persist__shard_unprepare(&preps[--nprep]);
         if (t != NULL) {
             pmap_txn_abort(t);
             c->shards = before;
@@ -448,12 +463,12 @@ persist_batch_commit(persist_batch *b, persist_shard **mismatch, uint64_t *curre
             *current = durable_upper;
         goto unlock;
     }
-    /* Durable: apply. Nothing below can fail (persist__shard_apply stops the
-     * process on NOMEM, as for any append: the log is intact). */
+    /* Durable: publish what was prepared. Nothing below can fail. */
+    nprep = 0;
     for (size_t i = 0; i < b->nparts; i++) {
         const batch_part *p = &b->parts[i];
         if (p->kind == PART_APPEND) {
-            persist__shard_apply(p->s, p->u, p->n, p->lower, p->upper);
+            persist__shard_publish(&preps[nprep++]);
         } else if (p->kind == PART_SINCE && p->upper > p->s->since) {
             p->s->since = p->upper;
             persist__hist_compact(p->s);
@@ -477,6 +492,7 @@ unlock:
         b->nparts = 0; /* its shards may be gone: the batch is spent */
     }
     cc_free(dropped);
+    cc_free(preps);
     enc_fini(&e);
     if (rc == CC_OK)
         persist__maybe_rollup(c);
@@ -622,7 +638,9 @@ persist__replay_batch(persist_client *c, const Cowcat__Persist__Batch *b, cc_err
             u[k] = (persist_update){{x->key.data, x->key.len}, {x->value.data, x->value.len},
                                     x->ts, x->diff};
         }
-        persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
+        if ((rc = persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper,
+                                       err)) != CC_OK)
+            goto done;
     }
     for (size_t i = 0; i < b->n_sinces; i++) {
         persist_shard *s;

@@ -79,9 +79,30 @@ void persist__hist_unref(hist_entry *h);
 cc_code persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err);
 cc_code persist__record_pack(const Cowcat__Persist__PersistRecord *r, uint8_t **out, size_t *len,
                              cc_err *err);
-/* Shared by shard.c and batch.c (see shard.c). */
-void persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
-                          uint64_t upper);
+/*
+ * Applying an append to memory in two steps, so that nothing can fail after
+ * the append is durable: persist__shard_prepare (under s->lock, before the
+ * backend write) allocates the history entry and builds the new trace in an
+ * uncommitted pmap transaction; then persist__shard_publish (after the write:
+ * commits, retains the entry, moves the upper, tells listeners; cannot fail)
+ * or persist__shard_unprepare (the write failed: s is as before). One
+ * prepared append per shard at a time; p must not move in between.
+ * prepare's errors: NOMEM (s unchanged).
+ */
+typedef struct shard_prep {
+    persist_shard *s;
+    hist_entry *h;
+    pmap_txn *t;      /* the trace change, uncommitted (NULL: none) */
+    pmap_omap before; /* s->trace before it */
+    uint64_t lower, upper;
+} shard_prep;
+cc_code persist__shard_prepare(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                               uint64_t upper, shard_prep *p, cc_err *err);
+void persist__shard_publish(shard_prep *p);
+void persist__shard_unprepare(shard_prep *p);
+/* Prepares and publishes at once (replay: the append is already in the log). Errors: NOMEM. */
+cc_code persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                             uint64_t upper, cc_err *err);
 void persist__hist_compact(persist_shard *s);
 /*
  * Whether id[0..len) is a shard id persist_shard_open accepts: 1 to

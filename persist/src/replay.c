@@ -100,7 +100,7 @@ replay_append(persist_client *c, const Cowcat__Persist__Append *a, cc_err *err)
                         c->name, (unsigned long long)a->expected_upper,
                         (unsigned long long)a->new_upper, s->id, bad_update_str(bad, m, sizeof m));
     } else {
-        persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper);
+        rc = persist__shard_apply(s, u, a->n_updates, a->expected_upper, a->new_upper, err);
     }
     cc_free(u);
     return rc;

@@ -197,7 +197,7 @@ sort_ent_cmp(const void *a, const void *b, void *arg)
  * was.
  */
 static cc_code
-trace_resort(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
+trace_resort(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, cc_err *err)
 {
     size_t total = pmap_omap_count(&s->trace) + n, bytes = 0;
     pmap_omap_cursor c;
@@ -214,7 +214,6 @@ trace_resort(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
     pmap_bytes *keys = cc_malloc((total + 1) * sizeof *keys);
     void **vals = cc_malloc((total + 1) * sizeof *vals);
     cc_code rc = CC_OK;
-    pmap_txn *t = NULL;
     if (e == NULL || arena == NULL || keys == NULL || vals == NULL) {
         rc = cc_err_set(err, CC_NOMEM, "out of memory sorting the trace of shard \"%s\"", s->id);
         goto out;
@@ -246,20 +245,14 @@ trace_resort(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
         }
         i = j;
     }
-    pmap_omap before = s->trace, fresh;
+    pmap_omap fresh;
     pmap_omap_init(&fresh, s->c->domain, &trace_type);
-    if ((rc = pmap_txn_begin(s->c->domain, &t, err)) != CC_OK)
-        goto out;
     rc = pmap_omap_build(t, &fresh, keys, vals, m, err);
     if (rc == CC_OK)
         rc = pmap_omap_drop(t, &s->trace, err);
-    if (rc != CC_OK) {
-        pmap_txn_abort(t);
-        s->trace = before;
+    if (rc != CC_OK)
         goto out;
-    }
     s->trace = fresh;
-    pmap_txn_commit(t);
     __atomic_add_fetch(&s->c->trace_sorts, 1, __ATOMIC_RELAXED);
 out:
     cc_free(e);
@@ -269,32 +262,30 @@ out:
     return rc;
 }
 
+static bool
+resorting(const persist_shard *s)
+{
+    return s->c->opts.trace == PERSIST_TRACE_SORT && !s->c->replaying;
+}
+
 /*
- * Folds updates into the trace in one pmap transaction. On NOMEM the trace is
- * left as it was (the transaction aborts). Under the PERSIST_TRACE_SORT
+ * Folds updates into s->trace inside t, which the caller commits — or aborts,
+ * restoring the trace it saved, on failure. Under the PERSIST_TRACE_SORT
  * ablation the trace is rebuilt by sorting instead (trace_resort).
  */
-cc_code
-persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
+static cc_code
+trace_fold(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, cc_err *err)
 {
-    if (s->c->opts.trace == PERSIST_TRACE_SORT && !s->c->replaying)
-        return trace_resort(s, u, n, err);
-    if (n == 0)
-        return CC_OK;
-    pmap_omap before = s->trace;
-    pmap_txn *t;
-    cc_code rc = pmap_txn_begin(s->c->domain, &t, err);
-    if (rc != CC_OK)
-        return rc;
+    if (resorting(s))
+        return trace_resort(s, t, u, n, err);
+    cc_code rc = CC_OK;
     uint8_t stack[256];
     for (size_t i = 0; i < n && rc == CC_OK; i++) {
         size_t len = enc_len(u[i].key, u[i].value);
         uint8_t *buf = len <= sizeof stack ? stack : cc_malloc(len);
-        if (buf == NULL) {
-            rc = cc_err_set(err, CC_NOMEM, "out of memory applying an update to shard \"%s\"",
-                            s->id);
-            break;
-        }
+        if (buf == NULL)
+            return cc_err_set(err, CC_NOMEM, "out of memory applying an update to shard \"%s\"",
+                              s->id);
         enc_write(buf, u[i].key, u[i].value);
         int64_t cur = (int64_t)(intptr_t)pmap_omap_find(&s->trace, buf, len);
         int64_t next = cur + u[i].diff;
@@ -305,7 +296,21 @@ persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err
         if (buf != stack)
             cc_free(buf);
     }
-    if (rc != CC_OK) {
+    return rc;
+}
+
+/* Folds updates into the trace in one pmap transaction. On NOMEM the trace is left as it was. */
+cc_code
+persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err *err)
+{
+    if (n == 0 && !resorting(s)) /* the ablation re-sorts on empty appends too */
+        return CC_OK;
+    pmap_omap before = s->trace;
+    pmap_txn *t;
+    cc_code rc = pmap_txn_begin(s->c->domain, &t, err);
+    if (rc != CC_OK)
+        return rc;
+    if ((rc = trace_fold(s, t, u, n, err)) != CC_OK) {
         pmap_txn_abort(t);
         s->trace = before;
         return rc;
@@ -314,39 +319,69 @@ persist__trace_apply(persist_shard *s, const persist_update *u, size_t n, cc_err
     return CC_OK;
 }
 
-/*
- * Applies one durable append to memory: trace, history, upper, listeners.
- * Under s->lock. On NOMEM memory would disagree with disk, so it stops the
- * process: the log is intact and a restart recovers.
- */
-void
-persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
-                     uint64_t upper)
+cc_code
+persist__shard_prepare(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                       uint64_t upper, shard_prep *p, cc_err *err)
 {
-    cc_err err;
-    hist_entry *h = persist__hist_new(u, n, lower, upper);
-    if (h == NULL || persist__trace_apply(s, u, n, &err) != CC_OK) {
-        fprintf(stderr,
-                "persist: out of memory applying a durable append to shard \"%s\"; "
-                "stopping (the log is intact, restart to recover)\n",
-                s->id);
-        abort();
-    }
-    if (s->nhist == s->hist_cap) {
+    *p = (shard_prep){.s = s, .before = s->trace, .lower = lower, .upper = upper};
+    if (s->nhist == s->hist_cap) { /* room for the entry; harmless if the append then fails */
         size_t cap = s->hist_cap ? s->hist_cap * 2 : 8;
         hist_entry **nh = cc_realloc(s->hist, cap * sizeof *nh);
-        if (nh == NULL) {
-            fprintf(stderr, "persist: out of memory retaining history of shard \"%s\"\n", s->id);
-            abort();
-        }
+        if (nh == NULL)
+            goto nomem;
         s->hist = nh;
         s->hist_cap = cap;
     }
-    s->hist[s->nhist++] = h;
-    s->upper = upper;
+    if ((p->h = persist__hist_new(u, n, lower, upper)) == NULL)
+        goto nomem;
+    if (n == 0 && !resorting(s))
+        return CC_OK;
+    cc_code rc = pmap_txn_begin(s->c->domain, &p->t, err);
+    if (rc == CC_OK && (rc = trace_fold(s, p->t, u, n, err)) == CC_OK)
+        return CC_OK;
+    persist__shard_unprepare(p);
+    return rc;
+nomem:
+    persist__shard_unprepare(p);
+    return cc_err_set(err, CC_NOMEM, "out of memory preparing an append to shard \"%s\"", s->id);
+}
+
+void
+persist__shard_unprepare(shard_prep *p)
+{
+    if (p->t != NULL) {
+        pmap_txn_abort(p->t);
+        p->s->trace = p->before;
+    }
+    if (p->h != NULL)
+        persist__hist_unref(p->h);
+    *p = (shard_prep){0};
+}
+
+void
+persist__shard_publish(shard_prep *p)
+{
+    persist_shard *s = p->s;
+    if (p->t != NULL)
+        pmap_txn_commit(p->t);
+    hist_entry *h = p->h;
+    s->hist[s->nhist++] = h; /* prepare made the room */
+    s->upper = p->upper;
     persist__hist_compact(s);
     for (persist_listener *l = s->listeners; l != NULL; l = l->next)
-        l->fn(l->arg, h->updates, h->n, lower, upper);
+        l->fn(l->arg, h->updates, h->n, p->lower, p->upper);
+    *p = (shard_prep){0};
+}
+
+cc_code
+persist__shard_apply(persist_shard *s, const persist_update *u, size_t n, uint64_t lower,
+                     uint64_t upper, cc_err *err)
+{
+    shard_prep p;
+    cc_code rc = persist__shard_prepare(s, u, n, lower, upper, &p, err);
+    if (rc == CC_OK)
+        persist__shard_publish(&p);
+    return rc;
 }
 
 /* --- records ---------------------------------------------------------------------- */
@@ -577,12 +612,18 @@ persist_compare_and_append(persist_shard *s, const persist_update *updates, size
         persist_event ev = {.shard = s->id, .is_append = true, .expected_upper = expected_upper,
                             .new_upper = new_upper};
         uint64_t durable_upper = s->upper;
-        rc = backend_write(c, &ev, buf, len, &durable_upper, err);
+        /* Memory first, so that nothing can fail once the append is durable. */
+        shard_prep prep;
+        rc = persist__shard_prepare(s, updates, n, expected_upper, new_upper, &prep, err);
+        if (rc == CC_OK)
+            rc = backend_write(c, &ev, buf, len, &durable_upper, err);
         if (rc == CC_UPPER_MISMATCH && current != NULL)
             *current = durable_upper; /* another process moved it (shared backends) */
         if (rc == CC_OK) {
-            persist__shard_apply(s, updates, n, expected_upper, new_upper);
+            persist__shard_publish(&prep);
             __atomic_add_fetch(&c->appends, 1, __ATOMIC_RELAXED);
+        } else {
+            persist__shard_unprepare(&prep);
         }
     }
     pthread_mutex_unlock(&s->lock);

@@ -14,11 +14,12 @@
  *     that fails anyway, the same error, DETAIL and HINT, nothing changed).
  * No failure may come after the durable append (every durable write moves
  * txn-wal's upper, so the sweep sees it): the engine takes the memory it
- * needs before writing. persist stops the process (abort, "the log is
- * intact") when it cannot apply an append it already made durable to its
- * own memory; those N are counted, and on the file backend the directory is
- * reopened and must hold the state before or after the statement, nothing
- * in between.
+ * needs before writing, persist included (it prepares an append's trace and
+ * history before the write and publishes them after). persist used to stop
+ * the process (abort, "the log is intact") when it could not apply a durable
+ * append to its own memory; such a stop now fails the sweep (its N is
+ * reported; on the file backend the directory is still reopened and must
+ * hold the state before or after the statement, nothing in between).
  *
  * The hook sees cowcat's allocations (cc_malloc and friends, and what
  * protobuf-c decodes through cc_protobuf_alloc), not libpg_query's: its
@@ -817,6 +818,8 @@ sweep(const oom_case *k, bool file)
         start = rep->next;
     }
     cr_assert_gt(rep->failures, 0, "%s: no N failed", k->name);
+    cr_assert_eq(stops, 0, "%s: %llu N stopped the process in persist after a durable append",
+                 k->name, (unsigned long long)stops);
     /* A reopened file catalog may allocate a little more (an id block to reserve). */
     cr_assert(file ? rep->last > allocs / 2 : rep->last == allocs + 1,
               "%s: the sweep ended at N=%llu, the statement makes %llu allocations", k->name,
