@@ -150,10 +150,20 @@ rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
         return cc_err_set_state(err, CC_INVALID, "55006", "current database cannot be renamed");
     if (o->kind == CAT_KIND_ROLE && o->ref == c->role)
         return cc_err_set_state(err, CC_INVALID, "0A000", "session user cannot be renamed");
-    if (o->kind == CAT_KIND_ROLE && !c->superuser && !ddl__session_attributes(c).create_role)
-        return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied to rename role");
     if (o->kind == CAT_KIND_ROLE && cat_ref_is_system(o->ref))
         return ddl__check_owner(c, o, err);
+    if (o->kind == CAT_KIND_ROLE &&
+        (rc = ddl__check_superuser_role(c, o, "must be superuser to rename superusers", err)) !=
+            CC_OK)
+        return rc;
+    if (o->kind == CAT_KIND_ROLE && !c->superuser && !ddl__session_attributes(c).create_role)
+        return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied to rename role");
+    /* PostgreSQL: renaming a database takes its ownership and CREATEDB. */
+    if (o->kind == CAT_KIND_DATABASE && (rc = ddl__check_owner(c, o, err)) != CC_OK)
+        return rc;
+    if (o->kind == CAT_KIND_DATABASE && !c->superuser && !ddl__session_attributes(c).create_db)
+        return cc_err_set_state(err, CC_PERMISSION, "42501",
+                                "permission denied to rename database");
     if (o->kind == CAT_KIND_ROLE) {
         if ((rc = check_free_name(c, o, r->newname, err)) != CC_OK)
             return rc;
@@ -469,6 +479,10 @@ comment_stmt(ddl_ctx *c, const PgQuery__CommentStmt *s, cc_err *err)
         (rc = ddl__check_kind(c, ok, o, false, err)) != CC_OK)
         return rc;
     if (o->kind == CAT_KIND_ROLE) {
+        if (cat_ref_is_system(o->ref))
+            return ddl__check_owner(c, o, err);
+        if ((rc = ddl__check_superuser_role(c, o, "must be superuser", err)) != CC_OK)
+            return rc;
         if (!c->superuser && !ddl__session_attributes(c).create_role)
             return cc_err_set_state(err, CC_PERMISSION, "42501",
                                     "must have CREATEROLE privilege to comment on role");
@@ -516,6 +530,33 @@ all_rights(cat_kind k)
         return DDL_ACL_SELECT | DDL_ACL_INSERT | DDL_ACL_UPDATE | DDL_ACL_DELETE |
                DDL_ACL_TRUNCATE | DDL_ACL_REFERENCES | DDL_ACL_TRIGGER;
     }
+}
+
+/*
+ * GRANT/REVOKE by a role that does not own o. Grant options are not
+ * supported, so such a role holds none; as in PostgreSQL, holding no
+ * privilege on o at all is 42501, holding some is a WARNING (01007 "no
+ * privileges were granted", 01006 "no privileges could be revoked") and
+ * changes nothing.
+ */
+static cc_code
+not_grantable(ddl_ctx *c, const PgQuery__GrantStmt *g, const cat_object *o, cc_err *err)
+{
+    uint64_t held = 0;
+    cc_code rc = cat_ref_is_system(o->ref) ? CC_OK : ddl__acl_of(o, c->role, &held, err);
+    if (rc != CC_OK)
+        return rc;
+    if (held == 0)
+        return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for %s %s",
+                                cat_kind_name(o->kind), o->name);
+    size_t before = c->nnotices;
+    if (g->is_grant)
+        ddl__notice(c, "01007", "no privileges were granted for \"%s\"", o->name);
+    else
+        ddl__notice(c, "01006", "no privileges could be revoked for \"%s\"", o->name);
+    if (c->nnotices > before)
+        snprintf(c->notices[before].severity, sizeof c->notices[before].severity, "WARNING");
+    return CC_OK;
 }
 
 static cc_code
@@ -571,9 +612,8 @@ grant_stmt(ddl_ctx *c, const PgQuery__GrantStmt *g, cc_err *err)
             break;
         }
         if (!c->superuser && o->owner != c->role) {
-            rc = cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for %s %s",
-                                  cat_kind_name(o->kind), o->name);
-            break;
+            rc = not_grantable(c, g, o, err);
+            continue;
         }
         if (cat_ref_is_system(o->ref)) {
             rc = ddl__check_owner(c, o, err);

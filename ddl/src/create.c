@@ -339,6 +339,9 @@ ddl__create_index(ddl_ctx *c, const PgQuery__IndexStmt *s, cc_err *err)
     cc_code rc = ddl__find_relation(c, &q, &tab, err);
     if (rc != CC_OK)
         return rc;
+    if (tab == NULL && q.schema != NULL && ddl__builtin_find(q.schema, q.name) != NULL)
+        return cc_err_set_state(err, CC_PERMISSION, "42501",
+                                "permission denied: \"%s\" is a system catalog", q.name);
     if (tab == NULL) {
         char b[3 * DDL_NAME_MAX + 4];
         return cc_err_set_state(err, CC_NOT_FOUND, "42P01", "relation \"%s\" does not exist",

@@ -136,7 +136,7 @@ ddl__drop_stmt(ddl_ctx *c, const PgQuery__DropStmt *d, cc_err *err)
         if (rc == CC_OK && ddl__is_relation_kind(ok->kind))
             rc = ddl__check_kind(c, ok, o, true, err);
         if (rc == CC_OK)
-            rc = ddl__check_owner(c, o, err);
+            rc = ddl__check_drop(c, o, err);
         if (rc == CC_OK)
             refs[n++] = o->ref;
     }
@@ -285,7 +285,8 @@ ddl__drop_roles(ddl_ctx *c, const PgQuery__DropRoleStmt *d, cc_err *err)
         else if (cat_ref_is_system(o->ref))
             rc = cc_err_set_state(err, CC_PERMISSION, "42501",
                                   "permission denied: role \"%s\" is a system object", o->name);
-        else
+        else if ((rc = ddl__check_superuser_role(c, o, "must be superuser to drop superusers",
+                                                 err)) == CC_OK)
             refs[n++] = o->ref;
     }
     if (rc == CC_OK)

@@ -345,6 +345,21 @@ const cat_object *ddl__find_schema(ddl_ctx *c, const char *name);
 cc_code ddl__check_owner(ddl_ctx *c, const cat_object *o, cc_err *err);
 
 /*
+ * The session role may drop o: as ddl__check_owner, and also when o is in a
+ * schema the session role owns (PostgreSQL's rule for DROP only; altering
+ * still needs ownership). Errors: as ddl__check_owner.
+ */
+cc_code ddl__check_drop(ddl_ctx *c, const cat_object *o, cc_err *err);
+
+/*
+ * Only a superuser manages a role with SUPERUSER (CREATEROLE is not enough):
+ * 42501 with msg (PostgreSQL's, e.g. "must be superuser to drop superusers")
+ * if role is one and the session role is not. Errors: also NOMEM, CORRUPT.
+ */
+cc_code ddl__check_superuser_role(ddl_ctx *c, const cat_object *role, const char *msg,
+                                  cc_err *err);
+
+/*
  * The session role may create in schema (owner, superuser, or CREATE
  * granted to it or PUBLIC). Errors: PERMISSION (42501 `permission denied
  * for schema s`).
@@ -603,7 +618,11 @@ cc_code ddl__find_object(ddl_ctx *c, cat_kind k, const ddl_qname *q, const cat_o
 /* As ddl__find_object; with missing_ok a missing explicit schema is a notice (*skipped). */
 cc_code ddl__find_or_skip(ddl_ctx *c, cat_kind k, const ddl_qname *q, bool missing_ok,
                           bool *skipped, const cat_object **out, cc_err *err);
-/* The missing-object error, or with missing_ok its "..., skipping" notice (CC_OK). */
+/*
+ * The missing-object error, or with missing_ok its "..., skipping" notice
+ * (CC_OK); a builtin relation (cowcat_catalog.objects) is there but is not
+ * a catalog object: 42501 `permission denied: "objects" is a system catalog`.
+ */
 cc_code ddl__missing(ddl_ctx *c, const ddl_objkind *ok, const ddl_qname *q, bool missing_ok,
                      cc_err *err);
 /* o has the statement's kind, else 42809 (with DROP's hint when drop). */

@@ -152,6 +152,11 @@ cc_code
 ddl__missing(ddl_ctx *c, const ddl_objkind *ok, const ddl_qname *q, bool missing_ok, cc_err *err)
 {
     char b[3 * DDL_NAME_MAX + 4];
+    /* The builtin relations exist (they are read) but are no catalog objects. */
+    if (ddl__is_relation_kind(ok->kind) && q->schema != NULL &&
+        ddl__builtin_find(q->schema, q->name) != NULL)
+        return cc_err_set_state(err, CC_PERMISSION, "42501",
+                                "permission denied: \"%s\" is a system catalog", q->name);
     if (ok->kind == CAT_KIND_TYPE)
         ddl__qname_str(q, b, sizeof b);
     else

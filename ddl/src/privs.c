@@ -1,7 +1,9 @@
 /*
  * ddl/src/privs.c — who may do what: owners and superusers alter and drop,
  * CREATE on a schema lets a role create in it, and nobody alters the system
- * objects (s-ids: cowcat_system, information_schema, cowcat_catalog).
+ * objects (s-ids: cowcat_system, information_schema, cowcat_catalog). As in
+ * PostgreSQL, a schema's owner may also drop what is in it, and roles with
+ * SUPERUSER are managed only by superusers.
  *
  * Privileges live in each object's durable value (AclItem: grantee, grantor,
  * PostgreSQL's ACL bits); a check decodes the one object it asks about.
@@ -115,4 +117,33 @@ ddl__check_create(ddl_ctx *c, const cat_object *schema, cc_err *err)
     }
     return cc_err_set_state(err, CC_PERMISSION, "42501", "permission denied for schema %s",
                             schema->name);
+}
+
+cc_code
+ddl__check_drop(ddl_ctx *c, const cat_object *o, cc_err *err)
+{
+    if (!c->superuser && c->role != 0 && !cat_ref_is_system(o->ref) &&
+        cat_ref_class(o->ref) == CAT_CLASS_ITEM && o->owner != c->role) {
+        const cat_object *schema = cat_state_find(c->st, o->parent);
+        if (schema != NULL && schema->owner == c->role)
+            return CC_OK;
+    }
+    return ddl__check_owner(c, o, err);
+}
+
+cc_code
+ddl__check_superuser_role(ddl_ctx *c, const cat_object *role, const char *msg, cc_err *err)
+{
+    if (c->superuser)
+        return CC_OK;
+    ProtobufCMessage *m = NULL;
+    cc_code rc = cat_object_decode(role, &m, err);
+    if (rc != CC_OK)
+        return rc;
+    const Cowcat__Catalog__RoleValue *v = (const Cowcat__Catalog__RoleValue *)m;
+    bool super = v->attributes != NULL && v->attributes->superuser;
+    protobuf_c_message_free_unpacked(m, NULL);
+    if (super)
+        return cc_err_set_state(err, CC_PERMISSION, "42501", "%s", msg);
+    return CC_OK;
 }

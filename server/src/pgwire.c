@@ -5,7 +5,9 @@
  * handed out only when all of it is there, and the buffer is compacted
  * before the next read, so a connection holds at most one message plus
  * what the kernel gave with it. Lengths are checked before anything is
- * allocated for them.
+ * allocated for them. A buffer (input or output) that one big message grew
+ * past PGW_KEEP_BYTES is freed once that message is done, so an idle
+ * connection holds little whatever it sent or was sent before.
  */
 #include "server/pgwire.h"
 
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+
+#define PGW_KEEP_BYTES (256u << 10) /* larger buffers are freed when they empty */
 
 /* --- output ------------------------------------------------------------------------ */
 
@@ -128,6 +132,11 @@ pgw_flush(int fd, pgw_buf *b)
         off += (size_t)w;
     }
     pgw_buf_reset(b);
+    if (b->cap > PGW_KEEP_BYTES) {
+        cc_free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
     return true;
 }
 
@@ -275,6 +284,11 @@ pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type
                  const char **body, size_t *n)
 {
     size_t head = startup ? 4 : 5;
+    if (in->off == in->len && in->cap > PGW_KEEP_BYTES) { /* the last body is dead now */
+        cc_free(in->buf);
+        in->buf = NULL;
+        in->cap = in->len = in->off = 0;
+    }
     pgw_read_result rr = fill(in, head, stop_fd);
     if (rr != PGW_READ_OK)
         return rr;
