@@ -188,13 +188,18 @@ sort_ent_cmp(const void *a, const void *b, void *arg)
 }
 
 /*
- * PERSIST_TRACE_SORT, an ablation for benchmarks: consolidation the way the
- * design avoids — every entry of the trace and the new updates are copied
- * into an array, sorted, summed per key (zero sums dropped), and the map is
- * bulk-built anew and replaces the old one: O(n log n) per live append
- * (empty ones included; replay at open stays incremental, so reopening an
- * ablated catalog is not O(appends * n)). On NOMEM the trace is left as it
- * was.
+ * Rebuilds the trace from scratch: every entry of the trace and the new
+ * updates are copied into an array, sorted (unless they already are),
+ * summed per key (zero sums dropped), and the map is bulk-built anew and
+ * replaces the old one in t. Two uses:
+ *   - PERSIST_TRACE_SORT, an ablation for benchmarks: consolidation the way
+ *     the design avoids, O(n log n) per live append (empty ones included;
+ *     replay at open stays incremental, so reopening an ablated catalog is
+ *     not O(appends * n));
+ *   - a large append to an empty trace (a rollup replayed at open, a
+ *     restore): one O(n) build from sorted input instead of n searches and
+ *     inserts, each a few cache misses deep.
+ * On failure the caller restores the trace (trace_fold).
  */
 static cc_code
 trace_resort(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, cc_err *err)
@@ -231,7 +236,10 @@ trace_resort(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, c
         e[ne++] = (sort_ent){off, len, u[i].diff};
         off += len;
     }
-    if (ne > 1)
+    bool sorted = true; /* a rollup's trace is written in order: no sort needed */
+    for (size_t i = 1; i < ne && sorted; i++)
+        sorted = sort_ent_cmp(&e[i - 1], &e[i], arena) < 0;
+    if (!sorted)
         qsort_r(e, ne, sizeof *e, sort_ent_cmp, arena);
     size_t m = 0;
     for (size_t i = 0; i < ne;) {
@@ -253,7 +261,6 @@ trace_resort(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, c
     if (rc != CC_OK)
         goto out;
     s->trace = fresh;
-    __atomic_add_fetch(&s->c->trace_sorts, 1, __ATOMIC_RELAXED);
 out:
     cc_free(e);
     cc_free(arena);
@@ -273,10 +280,17 @@ resorting(const persist_shard *s)
  * restoring the trace it saved, on failure. Under the PERSIST_TRACE_SORT
  * ablation the trace is rebuilt by sorting instead (trace_resort).
  */
+/* Updates into an empty trace from which on trace_fold bulk-builds it (trace_resort). */
+#define TRACE_BULK_MIN 4096
+
 static cc_code
 trace_fold(persist_shard *s, pmap_txn *t, const persist_update *u, size_t n, cc_err *err)
 {
-    if (resorting(s))
+    if (resorting(s)) {
+        __atomic_add_fetch(&s->c->trace_sorts, 1, __ATOMIC_RELAXED);
+        return trace_resort(s, t, u, n, err);
+    }
+    if (n >= TRACE_BULK_MIN && pmap_omap_count(&s->trace) == 0)
         return trace_resort(s, t, u, n, err);
     cc_code rc = CC_OK;
     uint8_t stack[256];

@@ -550,3 +550,59 @@ since_downgrades_are_durable_and_compact(persist_backend_kind kind)
     pfix_close(&f);
 }
 BOTH(persist_shard, since_downgrades_are_durable_and_compact)
+
+/* ---- a large append to an empty trace (built in one pass, not n inserts) --------- */
+
+/*
+ * 20,000 updates in one append to an empty shard — above the size from which
+ * persist bulk-builds the trace instead of inserting entry by entry — in
+ * sorted order, then shuffled with duplicate keys whose diffs sum to zero or
+ * not: the snapshot must equal the model's consolidation, before and after a
+ * reopen (file) and a rollup, and later small appends must fold in normally.
+ */
+static void
+large_append_to_an_empty_trace(persist_backend_kind kind)
+{
+    uint64_t seed = tu_seed("large_append_to_an_empty_trace");
+    tu_rng rng;
+    tu_rng_init(&rng, seed);
+    enum { N = 20000 };
+    for (int shuffled = 0; shuffled < 2; shuffled++) {
+        pfix f;
+        pfix_open(&f, kind, NULL);
+        persist_shard *s = pfix_shard(&f, "bulk");
+        static char keys[N][16], vals[N][8];
+        persist_update *u = calloc(N, sizeof *u);
+        cr_assert_not_null(u);
+        for (size_t i = 0; i < N; i++) {
+            /* shuffled: 1/4 of the keys repeat an earlier one, half of those cancelling it */
+            size_t k = shuffled && i > 0 && tu_rng_chance(&rng, 25) ? tu_rng_below(&rng, i) : i;
+            snprintf(keys[i], sizeof keys[i], "k%07zu", k);
+            snprintf(vals[i], sizeof vals[i], "v%zu", k % 7);
+            int64_t diff = k != i && tu_rng_chance(&rng, 50) ? -u[k].diff : 1 + (int64_t)(i % 3);
+            u[i] = (persist_update){B(keys[i]), B(vals[i]), 0, diff};
+        }
+        for (size_t i = N - 1; shuffled && i > 0; i--) { /* Fisher–Yates */
+            size_t j = tu_rng_below(&rng, i + 1);
+            persist_update t = u[i];
+            u[i] = u[j];
+            u[j] = t;
+        }
+        model m = {0};
+        model_add(&m, u, N);
+        caa_ok(s, u, N, 0, 1);
+        snap_expect(s, &m, 0, shuffled ? "one shuffled append" : "one sorted append");
+        persist_update more[] = {{B("k0000001"), B("v1"), 1, 1}, {B("zz"), B("new"), 1, 1}};
+        caa_ok(s, more, 2, 1, 2);
+        model_add(&m, more, 2);
+        snap_expect(s, &m, 1, "a small append after it");
+        cr_assert_eq(persist_client_rollup(f.c, NULL), CC_OK);
+        pfix_reopen(&f);
+        s = pfix_shard(&f, "bulk");
+        snap_expect(s, &m, 1, "after a rollup and a reopen");
+        model_free(&m);
+        free(u);
+        pfix_close(&f);
+    }
+}
+BOTH(persist_shard, large_append_to_an_empty_trace)
