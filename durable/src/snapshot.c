@@ -9,6 +9,7 @@
  * map write, one decode of that value, at most one name-index write and one
  * OID-set write. Nothing is scanned.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -288,10 +289,50 @@ dur_cursor_next(dur_cursor *cur)
 
 /* --- check ------------------------------------------------------------------------ */
 
-/* Verifies one indexed entry against the name indexes and counts its OID. */
+/* The OIDs the objects use, collected by check_entry (one per use) and then sorted. */
+typedef struct oid_list {
+    uint32_t *v;
+    size_t n, cap;
+} oid_list;
+
+static int
+oid_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Does the OID set (be64 OID -> number of users, in OID order) hold exactly
+ * the sorted uses, each with its count? One ordered walk of each.
+ */
+static bool
+oids_match(const pmap_omap *set, const oid_list *uses)
+{
+    pmap_omap_cursor cur;
+    bool more = pmap_omap_seek_first(&cur, set);
+    for (size_t i = 0; i < uses->n; more = pmap_omap_cursor_next(&cur)) {
+        size_t j = i;
+        while (j < uses->n && uses->v[j] == uses->v[i])
+            j++;
+        pmap_bytes k;
+        void *count;
+        if (!more || !pmap_omap_cursor_get(&cur, &k, &count))
+            return false;
+        uint8_t want[8];
+        dur__be64(want, uses->v[i]);
+        if (k.len != sizeof want || memcmp(k.ptr, want, sizeof want) != 0 ||
+            (uintptr_t)count != j - i)
+            return false;
+        i = j;
+    }
+    return !more;
+}
+
+/* Verifies one indexed entry against the name indexes and records its OID. */
 static cc_code
 check_entry(const dur_snapshot *s, dur_collection coll, pmap_bytes key, const dur_blob *v,
-            size_t *named, dur__htab *oids, cc_err *err)
+            size_t *named, oid_list *oids, cc_err *err)
 {
     ProtobufCMessage *m;
     cc_code rc = dur_decode(coll, DUR_PART_VALUE, dur_blob_bytes(v), &m, err);
@@ -309,10 +350,16 @@ check_entry(const dur_snapshot *s, dur_collection coll, pmap_bytes key, const du
     dur__buf_fini(&nk);
     uint32_t oid = dur__value_oid(coll, m);
     if (rc == CC_OK && oid != 0) {
-        uint8_t ok[8];
-        dur__be64(ok, oid);
-        uintptr_t n = (uintptr_t)dur__htab_find(oids, ok, sizeof ok);
-        rc = dur__htab_put(oids, ok, sizeof ok, (void *)(n + 1), err);
+        if (oids->n == oids->cap) {
+            size_t cap = oids->cap ? oids->cap * 2 : 1024;
+            uint32_t *nv = cc_realloc(oids->v, cap * sizeof *nv);
+            if (nv == NULL)
+                rc = cc_err_set(err, CC_NOMEM, "out of memory checking the catalog");
+            else
+                oids->v = nv, oids->cap = cap;
+        }
+        if (rc == CC_OK)
+            oids->v[oids->n++] = oid;
     }
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
@@ -324,7 +371,7 @@ dur_snapshot_check(const dur_snapshot *s, cc_err *err)
     static const dur_collection indexed[] = {DUR_DATABASES, DUR_SCHEMAS, DUR_ITEMS, DUR_ROLES,
                                              DUR_CLUSTERS};
     size_t named[DUR_NNAME] = {0};
-    dur__htab oids = {0};
+    oid_list oids = {0};
     cc_code rc = CC_OK;
     for (int c = DUR_COLLECTION_MIN; c <= DUR_COLLECTION_MAX && rc == CC_OK; c++)
         rc = pmap_omap_check(&s->coll[c], NULL, err);
@@ -348,14 +395,16 @@ dur_snapshot_check(const dur_snapshot *s, cc_err *err)
         if (pmap_omap_count(&s->names[i]) != named[i])
             rc = cc_err_set(err, CC_CORRUPT, "name index %d has %zu entries, objects %zu", i,
                             pmap_omap_count(&s->names[i]), named[i]);
-    if (rc == CC_OK && pmap_omap_count(&s->oids) != oids.n)
+    if (rc == CC_OK && oids.n > 1)
+        qsort(oids.v, oids.n, sizeof *oids.v, oid_cmp);
+    size_t distinct = 0;
+    for (size_t i = 0; i < oids.n; i++)
+        distinct += i == 0 || oids.v[i] != oids.v[i - 1];
+    if (rc == CC_OK && pmap_omap_count(&s->oids) != distinct)
         rc = cc_err_set(err, CC_CORRUPT, "OID set has %zu entries, objects use %zu",
-                        pmap_omap_count(&s->oids), oids.n);
-    for (size_t i = 0; i < oids.cap && rc == CC_OK; i++) {
-        dur__htab_slot *sl = &oids.slots[i];
-        if (sl->key != NULL && pmap_omap_find(&s->oids, sl->key, sl->len) != sl->value)
-            rc = cc_err_set(err, CC_CORRUPT, "OID set count out of step");
-    }
+                        pmap_omap_count(&s->oids), distinct);
+    if (rc == CC_OK && !oids_match(&s->oids, &oids))
+        rc = cc_err_set(err, CC_CORRUPT, "OID set count out of step");
     if (rc == CC_OK) {
         pmap_omap_cursor cur;
         if (pmap_omap_seek_first(&cur, &s->coll[DUR_FENCE_TOKEN])) {
@@ -371,6 +420,6 @@ dur_snapshot_check(const dur_snapshot *s, cc_err *err)
             }
         }
     }
-    dur__htab_fini(&oids);
+    cc_free(oids.v);
     return rc;
 }
