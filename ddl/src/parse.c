@@ -207,6 +207,18 @@ parse_state(const char *msg)
     return "42601";
 }
 
+/*
+ * Whether libpg_query's error is its allocator failing: PostgreSQL's
+ * palloc reports "out of memory" (DETAIL "Failed on request of size ..."),
+ * and when the strdup of a message fails libpg_query returns the error
+ * without one. Either way 53200, never a syntax error.
+ */
+static bool
+pgq_out_of_memory(const PgQueryError *e)
+{
+    return e->message == NULL || strcmp(e->message, "out of memory") == 0;
+}
+
 typedef struct parse_job {
     const char *text;
     PgQueryProtobufParseResult r;
@@ -440,6 +452,10 @@ ddl__parse(const char *text, PgQuery__ParseResult **out, int *errpos, cc_err *er
         return prc;
     }
     if (r.error != NULL) {
+        if (pgq_out_of_memory(r.error)) {
+            pg_query_free_protobuf_parse_result(r);
+            return cc_err_set(err, CC_NOMEM, "out of memory parsing a statement");
+        }
         *errpos = r.error->cursorpos;
         const char *state = parse_state(r.error->message);
         cc_code rc = cc_err_set_state(err, strcmp(state, "0A000") == 0 ? CC_INVALID : CC_PARSE,
@@ -503,6 +519,11 @@ ddl__deparse(const PgQuery__Node *stmt, char **out, cc_err *err)
     PgQueryProtobuf pb = {.len = len, .data = (char *)buf};
     PgQueryDeparseResult d = pg_query_deparse_protobuf(pb);
     cc_free(buf);
+    /* d.query NULL without an error: libpg_query's strdup of the result failed */
+    if ((d.error != NULL && pgq_out_of_memory(d.error)) || (d.error == NULL && d.query == NULL)) {
+        pg_query_free_deparse_result(d);
+        return cc_err_set(err, CC_NOMEM, "out of memory deparsing a statement");
+    }
     if (d.error != NULL) {
         cc_code rc = cc_err_set(err, CC_INTERNAL, "cannot deparse statement: %s", d.error->message);
         pg_query_free_deparse_result(d);
