@@ -158,6 +158,8 @@ typedef struct cowcat_options {
                                     NULL (the default): the plain system calls */
     uint64_t rollup_bytes;       /* FILE: roll the log up once this many bytes have accumulated
                                     since the last rollup and exceed its size; 0: 16 MiB */
+    uint64_t segment_bytes;      /* FILE: log segment size (a new segment file is started when
+                                    the next write would pass it); 0: 64 MiB; at least 4 KiB */
 } cowcat_options;
 
 /*

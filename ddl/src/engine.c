@@ -139,6 +139,7 @@ ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err)
         .trace = ablated(opts, COWCAT_ABLATE_TRACE) ? PERSIST_TRACE_SORT : PERSIST_TRACE_INCREMENTAL,
         .io = opts->io,
         .rollup_min_bytes = opts->rollup_bytes,
+        .segment_bytes = opts->segment_bytes,
     };
     cc_code rc = persist_client_open(&po, &db->pc, err);
     if (rc != CC_OK)
