@@ -114,3 +114,20 @@ tu_fork_and_kill(void (*body)(void *arg, int fd), void *arg, long nap_ms, int *k
     *killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
     return p[0];
 }
+
+uint64_t
+tu_mix(uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t z = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double
+tu_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -29,6 +29,12 @@ uint64_t tu_rng_below(tu_rng *r, uint64_t n);
 /* True with probability pct/100. */
 int tu_rng_chance(tu_rng *r, unsigned pct);
 
+/* A seed derived from seed and two indexes (iteration, actor, ...): a splitmix64 finaliser. */
+uint64_t tu_mix(uint64_t seed, uint64_t a, uint64_t b);
+
+/* CLOCK_MONOTONIC in seconds. */
+double tu_now_s(void);
+
 /* Environment integer (decimal) or def when unset: scales test sizes (COWCAT_TEST_SCALE...). */
 long tu_env_long(const char *name, long def);
 

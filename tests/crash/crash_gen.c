@@ -520,3 +520,28 @@ crash_gen_describe(const cg_txn *t, char *buf, size_t n)
     if (t->form == CG_BLOCK && len < n)
         snprintf(buf + len, n - len, "%s", t->fails && !t->end_with_commit ? "ROLLBACK" : "COMMIT");
 }
+
+bool
+crash_gen_apply(cm_model *m, const cg_txn *const *txns, int n, unsigned mask)
+{
+    for (int i = 0; i < n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        for (int k = 0; k < txns[i]->nops; k++)
+            if (crash_model_apply(m, &txns[i]->ops[k], NULL, 0) != NULL)
+                return false;
+    }
+    return true;
+}
+
+void
+crash_gen_actor_init(cg_actor *a, int id, int nclients)
+{
+    a->id = id;
+    a->nclients = nclients;
+    a->role = id < nclients ? CG_CLIENT : id == nclients ? CG_SHARED : CG_SYSTEM;
+    if (id < nclients)
+        snprintf(a->tag, sizeof a->tag, "%d", id);
+    else
+        snprintf(a->tag, sizeof a->tag, "x");
+}

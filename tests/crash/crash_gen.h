@@ -50,12 +50,26 @@ typedef struct cg_actor {
 } cg_actor;
 
 /*
+ * Sets up actor id of nclients + 2: ids 0 .. nclients-1 are clients (tags
+ * "0", "1", ...), then the shared actor and the system actor (tag "x").
+ * The caller seeds a->rng.
+ */
+void crash_gen_actor_init(cg_actor *a, int id, int nclients);
+
+/*
  * Generates a's next transaction against scratch, which it leaves as the
  * model after the transaction's successful statements. Never fails: a
  * statement the model cannot apply as generated is a bug of the test, and
  * aborts with a message.
  */
 void crash_gen_txn(cg_actor *a, cm_model *scratch, cg_txn *t);
+
+/*
+ * Applies to m each of txns[0..n) whose bit is set in mask (a combination of
+ * in-flight transactions, each wholly committed or not); false if the model
+ * refuses one of their statements.
+ */
+bool crash_gen_apply(cm_model *m, const cg_txn *const *txns, int n, unsigned mask);
 
 /* The whole transaction as one line (BEGIN ... COMMIT spelled out). */
 void crash_gen_describe(const cg_txn *t, char *buf, size_t n);

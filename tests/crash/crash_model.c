@@ -375,6 +375,60 @@ cm_rows_diff_count(const cm_rows *a, const cm_rows *b)
     return d;
 }
 
+const cm_query cm_queries[] = {
+    {"obj", "SELECT kind, database, schema, name, owner FROM cowcat_catalog.objects"},
+    {"schemata", "SELECT schema_name, schema_owner FROM information_schema.schemata"},
+    {"tables", "SELECT table_schema, table_name, table_type FROM information_schema.tables"},
+    {"columns", "SELECT table_schema, table_name, ordinal_position, column_name, data_type "
+                "FROM information_schema.columns"},
+    {"index", "SELECT schema, name, table_name FROM cowcat_catalog.indexes"},
+    {"dep", "SELECT object, object_kind, referenced, referenced_kind "
+            "FROM cowcat_catalog.dependencies"},
+    {"limit", "SELECT name, value, current FROM cowcat_catalog.limits"},
+    {"cols", "SELECT schema, relation, position, name, type FROM cowcat_catalog.columns"},
+};
+const size_t cm_nqueries = sizeof cm_queries / sizeof cm_queries[0];
+
+void
+cm_rows_add_result(cm_rows *out, const cm_query *q, const char *const *v, size_t n)
+{
+    if (strcmp(q->tag, "cols") == 0) {
+        if (n < 5)
+            return;
+        char obj[512];
+        snprintf(obj, sizeof obj, "obj|materialized view|cowcat|%s|%s|", v[0], v[1]);
+        bool matview = false;
+        for (size_t k = 0; k < out->n && !matview; k++)
+            matview = strncmp(out->v[k], obj, strlen(obj)) == 0;
+        if (matview)
+            cm_rows_add(out, "mvcols|%s|%s|%s|%s|%s", v[0], v[1], v[2], v[3], v[4]);
+        return;
+    }
+    char row[512];
+    int len = snprintf(row, sizeof row, "%s", q->tag);
+    for (size_t f = 0; f < n && len < (int)sizeof row; f++)
+        len += snprintf(row + len, sizeof row - (size_t)len, "|%s", v[f] ? v[f] : "NULL");
+    cm_rows_add(out, "%s", row);
+}
+
+size_t
+cm_rows_minus(const cm_rows *a, const cm_rows *b, const char **out, size_t cap)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < a->n) {
+        int c = j == b->n ? -1 : strcmp(a->v[i], b->v[j]);
+        if (c == 0)
+            i++, j++;
+        else if (c < 0) {
+            if (k < cap)
+                out[k] = a->v[i];
+            k++, i++;
+        } else
+            j++;
+    }
+    return k;
+}
+
 void
 crash_model_render(const cm_model *m, cm_rows *out)
 {

@@ -133,5 +133,27 @@ void cm_rows_sort(cm_rows *r);
 void cm_rows_free(cm_rows *r);
 /* Number of rows in exactly one of a and b (both sorted). */
 size_t cm_rows_diff_count(const cm_rows *a, const cm_rows *b);
+/*
+ * The queries whose rows crash_model_render predicts, each row "tag|v1|v2|...".
+ * The last, "cols" (cowcat_catalog.columns), is kept only for materialized
+ * views: information_schema.columns leaves them out, as in PostgreSQL, so a
+ * RENAME COLUMN of one in flight would otherwise be invisible.
+ */
+typedef struct cm_query {
+    const char *tag;
+    const char *sql;
+} cm_query;
+extern const cm_query cm_queries[];
+extern const size_t cm_nqueries;
+
+/*
+ * Adds one result row of q (values v[0..n), NULL for SQL NULL) to out; a
+ * "cols" row only if out's "obj" rows name its relation as a materialized
+ * view, as "mvcols|..." — so add the queries' rows in cm_queries order.
+ */
+void cm_rows_add_result(cm_rows *out, const cm_query *q, const char *const *v, size_t n);
+
+/* The rows of a not in b (both sorted): the first cap go to out (borrowed); returns how many. */
+size_t cm_rows_minus(const cm_rows *a, const cm_rows *b, const char **out, size_t cap);
 
 #endif

@@ -290,23 +290,6 @@ actor_main(void *arg)
     return NULL;
 }
 
-static uint64_t
-mix(uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t z = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Starts the server with --durability durability ("fsync", "none"); on failure prints why. */
 static int
 start_server(cs_run *r, const char *durability, const char *when)
@@ -453,17 +436,10 @@ main(int argc, char **argv)
     crash_model_init(&r->model);
     r->nactors = r->nclients + 2;
     for (int a = 0; a < r->nactors; a++) {
-        cg_actor *g = &r->actors[a].gen;
         r->actors[a].run = r;
-        g->id = a;
-        g->nclients = r->nclients;
-        g->role = a < r->nclients ? CG_CLIENT : a == r->nclients ? CG_SHARED : CG_SYSTEM;
-        if (a < r->nclients)
-            snprintf(g->tag, sizeof g->tag, "%d", a);
-        else
-            snprintf(g->tag, sizeof g->tag, "x");
+        crash_gen_actor_init(&r->actors[a].gen, a, r->nclients);
     }
-    double t0 = now_s();
+    double t0 = tu_now_s();
     long kills = 0, stops = 0, acked_txns = 0, acked_stmts = 0, acked_errors = 0;
     long fault_answers = 0;
     bool tainted = false; /* an actor's model diverged from the server: start over */
@@ -473,7 +449,7 @@ main(int argc, char **argv)
         r->iteration = it;
         long fails_before = r->failures;
         tu_rng rng;
-        tu_rng_init(&rng, mix(r->seed, (uint64_t)it, 1000));
+        tu_rng_init(&rng, tu_mix(r->seed, (uint64_t)it, 1000));
         const char *durability = it % 4 != 3 || r->faults ? "fsync" : "none";
         bool clean = it % 10 == 9 || r->faults;
         unsigned d = (unsigned)tu_rng_below(&rng, 100);
@@ -501,7 +477,7 @@ main(int argc, char **argv)
         r->stop = false;
         for (int a = 0; a < r->nactors; a++) {
             cs_actor *ac = &r->actors[a];
-            tu_rng_init(&ac->gen.rng, mix(r->seed, (uint64_t)it, (uint64_t)a));
+            tu_rng_init(&ac->gen.rng, tu_mix(r->seed, (uint64_t)it, (uint64_t)a));
             ac->budget = (int)tu_rng_below(&rng, 7);
             ac->failure[0] = '\0';
             ac->acked_txns = ac->acked_stmts = ac->acked_errors = 0;
@@ -600,7 +576,7 @@ main(int argc, char **argv)
     } else if (!tainted) {
         r->failures++;
     }
-    double secs = now_s() - t0;
+    double secs = tu_now_s() - t0;
     printf("crash_server: seed %llu: %d iterations (%ld SIGKILL, %ld SIGTERM) in %.1f s; "
            "%ld transactions (%ld statements) acknowledged and verified after restarts, "
            "%ld failing transactions answered with their error; in flight at the kill: %ld that "

@@ -39,66 +39,25 @@ cs_history_free(cs_history *h)
 
 /* --- reading the catalog back ----------------------------------------------------------- */
 
-static const struct {
-    const char *tag;
-    const char *sql;
-} queries[] = {
-    {"obj", "SELECT kind, database, schema, name, owner FROM cowcat_catalog.objects"},
-    {"schemata", "SELECT schema_name, schema_owner FROM information_schema.schemata"},
-    {"tables", "SELECT table_schema, table_name, table_type FROM information_schema.tables"},
-    {"columns", "SELECT table_schema, table_name, ordinal_position, column_name, data_type "
-                "FROM information_schema.columns"},
-    {"index", "SELECT schema, name, table_name FROM cowcat_catalog.indexes"},
-    {"dep", "SELECT object, object_kind, referenced, referenced_kind "
-            "FROM cowcat_catalog.dependencies"},
-    {"limit", "SELECT name, value, current FROM cowcat_catalog.limits"},
-};
-
 static int
 fetch(PGconn *c, cm_rows *out, char *err, size_t n)
 {
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
-        PGresult *res = PQexec(c, queries[q].sql);
+    for (size_t q = 0; q < cm_nqueries; q++) {
+        PGresult *res = PQexec(c, cm_queries[q].sql);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            snprintf(err, n, "%s: %s", queries[q].sql, PQresultErrorMessage(res));
+            snprintf(err, n, "%s: %s", cm_queries[q].sql, PQresultErrorMessage(res));
             PQclear(res);
             return -1;
         }
         for (int i = 0; i < PQntuples(res); i++) {
-            char row[512];
-            int len = snprintf(row, sizeof row, "%s", queries[q].tag);
-            for (int f = 0; f < PQnfields(res) && len < (int)sizeof row; f++)
-                len += snprintf(row + len, sizeof row - (size_t)len, "|%s",
-                                PQgetisnull(res, i, f) ? "NULL" : PQgetvalue(res, i, f));
-            cm_rows_add(out, "%s", row);
+            const char *v[16];
+            int nf = PQnfields(res) < 16 ? PQnfields(res) : 16;
+            for (int f = 0; f < nf; f++)
+                v[f] = PQgetisnull(res, i, f) ? NULL : PQgetvalue(res, i, f);
+            cm_rows_add_result(out, &cm_queries[q], v, (size_t)nf);
         }
         PQclear(res);
     }
-    /*
-     * information_schema.columns leaves materialized views out (as in
-     * PostgreSQL), so a RENAME COLUMN of one in flight at a kill would be
-     * invisible and could be judged either way: their columns come from
-     * cowcat_catalog.columns, kept for the relations "obj" says are ones.
-     */
-    PGresult *res = PQexec(c, "SELECT schema, relation, position, name, type "
-                              "FROM cowcat_catalog.columns");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, n, "cowcat_catalog.columns: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return -1;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        char obj[512];
-        snprintf(obj, sizeof obj, "obj|materialized view|cowcat|%s|%s|", PQgetvalue(res, i, 0),
-                 PQgetvalue(res, i, 1));
-        bool matview = false;
-        for (size_t k = 0; k < out->n && !matview; k++)
-            matview = strncmp(out->v[k], obj, strlen(obj)) == 0;
-        if (matview)
-            cm_rows_add(out, "mvcols|%s|%s|%s|%s|%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                        PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
-    }
-    PQclear(res);
     cm_rows_sort(out);
     return 0;
 }
@@ -183,25 +142,6 @@ print_pending(const cs_run *r, int a)
            desc);
 }
 
-/* Rows in a and not in b (both sorted) go to out (borrowed pointers). */
-static size_t
-minus(const cm_rows *a, const cm_rows *b, const char **out, size_t cap)
-{
-    size_t i = 0, j = 0, k = 0;
-    while (i < a->n) {
-        int c = j == b->n ? -1 : strcmp(a->v[i], b->v[j]);
-        if (c == 0)
-            i++, j++;
-        else if (c < 0) {
-            if (k < cap)
-                out[k] = a->v[i];
-            k++, i++;
-        } else
-            j++;
-    }
-    return k;
-}
-
 static bool
 contains(const cm_rows *rows, const char *row)
 {
@@ -246,7 +186,7 @@ report_half_applied(const cs_run *r, const int *pend, int npend, const cm_rows *
         cm_rows wr = {0};
         render(&with, &wr);
         const char *plus[256], *gone[256];
-        size_t np = minus(&wr, &base, plus, 256), ng = minus(&base, &wr, gone, 256);
+        size_t np = cm_rows_minus(&wr, &base, plus, 256), ng = cm_rows_minus(&base, &wr, gone, 256);
         size_t vis = 0, tot = 0; /* the limits' counts add up several transactions: skipped */
         for (size_t k = 0; k < np && k < 256; k++)
             if (strncmp(plus[k], "limit|", 6) != 0)
@@ -270,21 +210,6 @@ report_half_applied(const cs_run *r, const int *pend, int npend, const cm_rows *
     cm_rows_free(&base);
 }
 
-/* Applies the in-flight transactions in mask to m; false if the model refuses one. */
-static bool
-apply_mask(cm_model *m, const cs_run *r, const int *either, int ne, unsigned mask)
-{
-    for (int i = 0; i < ne; i++) {
-        if (!(mask & (1u << i)))
-            continue;
-        const cg_txn *t = &r->actors[either[i]].pend.txn;
-        for (int k = 0; k < t->nops; k++)
-            if (crash_model_apply(m, &t->ops[k], NULL, 0) != NULL)
-                return false;
-    }
-    return true;
-}
-
 int
 cs_verify(cs_run *r, const char *when)
 {
@@ -306,6 +231,7 @@ cs_verify(cs_run *r, const char *when)
     if ((long)seen.n > r->rows_max)
         r->rows_max = (long)seen.n;
 
+    const cg_txn *etx[CM_MAX_ACTORS]; /* the in-flight transactions of either[] */
     int either[CM_MAX_ACTORS], ne = 0, all[CM_MAX_ACTORS], na = 0;
     for (int a = 0; a < r->nactors; a++) {
         const cs_pending *p = &r->actors[a].pend;
@@ -313,7 +239,7 @@ cs_verify(cs_run *r, const char *when)
             continue;
         all[na++] = a;
         if (p->maybe)
-            either[ne++] = a;
+            etx[ne] = &p->txn, either[ne++] = a;
         else
             r->inflight_absent_only++;
     }
@@ -324,7 +250,7 @@ cs_verify(cs_run *r, const char *when)
     int rc = -1;
     for (unsigned mask = 0; mask < (1u << ne); mask++) {
         crash_model_copy(&cand, &r->model);
-        if (!apply_mask(&cand, r, either, ne, mask))
+        if (!crash_gen_apply(&cand, etx, ne, mask))
             continue;
         cm_rows_free(&want);
         render(&cand, &want);
@@ -363,7 +289,7 @@ cs_verify(cs_run *r, const char *when)
             print_pending(r, all[i]);
         report_half_applied(r, all, na, &seen);
         crash_model_copy(&cand, &r->model);
-        apply_mask(&cand, r, either, ne, best);
+        crash_gen_apply(&cand, etx, ne, best);
         cm_rows_free(&want);
         render(&cand, &want);
         printf("    closest outcome:");
@@ -375,7 +301,7 @@ cs_verify(cs_run *r, const char *when)
         printf(" %zu rows differ (- expected but missing, + found but not expected):\n",
                best_diff);
         const char *miss[40], *extra[40];
-        size_t nm = minus(&want, &seen, miss, 40), nx = minus(&seen, &want, extra, 40);
+        size_t nm = cm_rows_minus(&want, &seen, miss, 40), nx = cm_rows_minus(&seen, &want, extra, 40);
         for (size_t k = 0; k < nm && k < 40; k++) {
             printf("    - %s%s\n", miss[k],
                    strncmp(miss[k], "obj|", 4) == 0 ? "   LOST ACKNOWLEDGED OBJECT" : "");

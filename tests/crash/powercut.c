@@ -286,36 +286,17 @@ actor_main(void *arg)
 
 /* --- reading the catalog back (the rows crash_verify.c reads over libpq) ----------------- */
 
-static const struct {
-    const char *tag;
-    const char *sql;
-} queries[] = {
-    {"obj", "SELECT kind, database, schema, name, owner FROM cowcat_catalog.objects"},
-    {"schemata", "SELECT schema_name, schema_owner FROM information_schema.schemata"},
-    {"tables", "SELECT table_schema, table_name, table_type FROM information_schema.tables"},
-    {"columns", "SELECT table_schema, table_name, ordinal_position, column_name, data_type "
-                "FROM information_schema.columns"},
-    {"index", "SELECT schema, name, table_name FROM cowcat_catalog.indexes"},
-    {"dep", "SELECT object, object_kind, referenced, referenced_kind "
-            "FROM cowcat_catalog.dependencies"},
-    {"limit", "SELECT name, value, current FROM cowcat_catalog.limits"},
-    {"cols", "SELECT schema, relation, position, name, type FROM cowcat_catalog.columns"},
-};
-
+/* Collects one row of a query (cm_rows_add_result). */
 typedef struct fetch_ctx {
     cm_rows *out;
-    const char *tag;
+    const cm_query *q;
 } fetch_ctx;
 
 static int
 fetch_row(void *arg, const char *const *v, size_t n)
 {
     fetch_ctx *fc = arg;
-    char row[512];
-    int len = snprintf(row, sizeof row, "%s", fc->tag);
-    for (size_t f = 0; f < n && len < (int)sizeof row; f++)
-        len += snprintf(row + len, sizeof row - (size_t)len, "|%s", v[f] ? v[f] : "NULL");
-    cm_rows_add(fc->out, "%s", row);
+    cm_rows_add_result(fc->out, fc->q, v, n);
     return 0;
 }
 
@@ -324,75 +305,22 @@ fetch(cowcat *db, cm_rows *out, char *err, size_t n)
 {
     cowcat_session *s;
     cowcat_error e;
-    cm_rows cols = {0};
     if (cowcat_session_open(db, NULL, &s, &e) != COWCAT_OK) {
         snprintf(err, n, "session: %s", e.message);
         return -1;
     }
     int rc = 0;
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0] && rc == 0; q++) {
-        fetch_ctx fc = {strcmp(queries[q].tag, "cols") == 0 ? &cols : out, queries[q].tag};
+    for (size_t q = 0; q < cm_nqueries && rc == 0; q++) {
+        fetch_ctx fc = {out, &cm_queries[q]};
         cowcat_callbacks cb = {.row = fetch_row};
-        if (cowcat_exec(s, queries[q].sql, &cb, &fc, &e) != COWCAT_OK) {
-            snprintf(err, n, "%s: %s %s", queries[q].sql, e.sqlstate, e.message);
+        if (cowcat_exec(s, cm_queries[q].sql, &cb, &fc, &e) != COWCAT_OK) {
+            snprintf(err, n, "%s: %s %s", cm_queries[q].sql, e.sqlstate, e.message);
             rc = -1;
         }
     }
     cowcat_session_close(s);
-    /* Materialized views' columns (information_schema.columns leaves them out). */
-    for (size_t i = 0; i < cols.n && rc == 0; i++) {
-        char copy[512], *f[6] = {0}, *save = NULL;
-        snprintf(copy, sizeof copy, "%s", cols.v[i]);
-        int k = 0;
-        for (char *tok = strtok_r(copy, "|", &save); tok != NULL && k < 6;
-             tok = strtok_r(NULL, "|", &save))
-            f[k++] = tok;
-        if (k < 6)
-            continue;
-        char obj[512];
-        snprintf(obj, sizeof obj, "obj|materialized view|cowcat|%s|%s|", f[1], f[2]);
-        bool matview = false;
-        for (size_t j = 0; j < out->n && !matview; j++)
-            matview = strncmp(out->v[j], obj, strlen(obj)) == 0;
-        if (matview)
-            cm_rows_add(out, "mvcols|%s|%s|%s|%s|%s", f[1], f[2], f[3], f[4], f[5]);
-    }
-    cm_rows_free(&cols);
     cm_rows_sort(out);
     return rc;
-}
-
-/* Rows in a and not in b (both sorted) go to out (borrowed). */
-static size_t
-minus(const cm_rows *a, const cm_rows *b, const char **out, size_t cap)
-{
-    size_t i = 0, j = 0, k = 0;
-    while (i < a->n) {
-        int c = j == b->n ? -1 : strcmp(a->v[i], b->v[j]);
-        if (c == 0)
-            i++, j++;
-        else if (c < 0) {
-            if (k < cap)
-                out[k] = a->v[i];
-            k++, i++;
-        } else
-            j++;
-    }
-    return k;
-}
-
-static bool
-apply_mask(cm_model *m, const pc_run *r, const int *either, int ne, unsigned mask)
-{
-    for (int i = 0; i < ne; i++) {
-        if (!(mask & (1u << i)))
-            continue;
-        const cg_txn *t = &r->actors[either[i]].pend.txn;
-        for (int k = 0; k < t->nops; k++)
-            if (crash_model_apply(m, &t->ops[k], NULL, 0) != NULL)
-                return false;
-    }
-    return true;
 }
 
 /*
@@ -428,13 +356,14 @@ verify(pc_run *r, const char *dir, long *rows_seen)
         goto done;
     }
     *rows_seen = (long)seen.n;
-    int either[CM_MAX_ACTORS], ne = 0;
+    const cg_txn *etx[CM_MAX_ACTORS]; /* the in-flight transactions that may have committed */
+    int ne = 0;
     for (int a = 0; a < r->nactors; a++) {
         const pc_pending *p = &r->actors[a].pend;
         if (!p->active)
             continue;
         if (p->maybe)
-            either[ne++] = a;
+            etx[ne++] = &p->txn;
         else
             r->inflight_absent_only++;
     }
@@ -442,7 +371,7 @@ verify(pc_run *r, const char *dir, long *rows_seen)
     size_t best_diff = (size_t)-1;
     for (unsigned mask = 0; mask < (1u << ne) && rc != 0; mask++) {
         crash_model_copy(&cand, &r->model);
-        if (!apply_mask(&cand, r, either, ne, mask))
+        if (!crash_gen_apply(&cand, etx, ne, mask))
             continue;
         cm_rows_free(&want);
         crash_model_render(&cand, &want);
@@ -477,12 +406,12 @@ verify(pc_run *r, const char *dir, long *rows_seen)
                p->maybe ? "may have committed" : "must be absent", desc);
     }
     crash_model_copy(&cand, &r->model);
-    apply_mask(&cand, r, either, ne, best);
+    crash_gen_apply(&cand, etx, ne, best);
     cm_rows_free(&want);
     crash_model_render(&cand, &want);
     cm_rows_sort(&want);
     const char *miss[40], *extra[40];
-    size_t nm = minus(&want, &seen, miss, 40), nx = minus(&seen, &want, extra, 40);
+    size_t nm = cm_rows_minus(&want, &seen, miss, 40), nx = cm_rows_minus(&seen, &want, extra, 40);
     printf("    closest outcome (mask %#x): %zu rows differ\n", best, best_diff);
     for (size_t k = 0; k < nm && k < 40; k++)
         printf("    - %s%s\n", miss[k],
@@ -538,23 +467,6 @@ recover_under_cut(pc_run *r, tu_rng *rng, const char *dir, const char *out, uint
 }
 
 /* --- the iterations ---------------------------------------------------------------------- */
-
-static uint64_t
-mix(uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t z = seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 rmdir_all(const char *dir)
@@ -661,17 +573,10 @@ main(int argc, char **argv)
     crash_model_init(&r->model);
     r->nactors = r->nclients + 2;
     for (int a = 0; a < r->nactors; a++) {
-        cg_actor *g = &r->actors[a].gen;
         r->actors[a].run = r;
-        g->id = a;
-        g->nclients = r->nclients;
-        g->role = a < r->nclients ? CG_CLIENT : a == r->nclients ? CG_SHARED : CG_SYSTEM;
-        if (a < r->nclients)
-            snprintf(g->tag, sizeof g->tag, "%d", a);
-        else
-            snprintf(g->tag, sizeof g->tag, "x");
+        crash_gen_actor_init(&r->actors[a].gen, a, r->nclients);
     }
-    double t0 = now_s();
+    double t0 = tu_now_s();
     long failures = 0, acked_txns = 0, acked_stmts = 0, acked_errors = 0, after_cut = 0;
     long cuts_in_open = 0, recovery_cuts = 0, rows_max = 0, serial = 0;
     pc_image_stats tot = {0};
@@ -680,7 +585,7 @@ main(int argc, char **argv)
     for (int it = 0; it < iterations; it++) {
         r->iteration = it;
         tu_rng rng;
-        tu_rng_init(&rng, mix(r->seed, (uint64_t)it, 1000));
+        tu_rng_init(&rng, tu_mix(r->seed, (uint64_t)it, 1000));
         r->io = pc_io_new(live);
         if (r->io == NULL)
             return 1;
@@ -712,7 +617,7 @@ main(int argc, char **argv)
             r->stop = false;
             for (int a = 0; a < r->nactors; a++) {
                 pc_actor *ac = &r->actors[a];
-                tu_rng_init(&ac->gen.rng, mix(r->seed, (uint64_t)it, (uint64_t)a));
+                tu_rng_init(&ac->gen.rng, tu_mix(r->seed, (uint64_t)it, (uint64_t)a));
                 ac->budget = (int)tu_rng_below(&rng, 5);
                 ac->failure[0] = '\0';
                 ac->acked_txns = ac->acked_stmts = ac->acked_errors = ac->acked_after_cut = 0;
@@ -807,7 +712,7 @@ main(int argc, char **argv)
         rmdir_all(live);
         snprintf(live, sizeof live, "%s", img);
     }
-    double secs = now_s() - t0;
+    double secs = tu_now_s() - t0;
     printf("powercut: seed %llu: %d iterations in %.1f s (%ld cuts during the open, %ld more "
            "during the recovery of an image); "
            "%ld transactions (%ld statements) acknowledged and verified after power cuts (%ld "
