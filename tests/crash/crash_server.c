@@ -53,9 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_exec.h"
 #include "crash_server.h"
-
-enum { XR_OK, XR_ERR, XR_LOST, XR_FAULT };
 
 /* --faults: an error answer with one of these is the injected disk failure, not the model's. */
 static bool g_faults;
@@ -66,18 +65,11 @@ is_fault_state(const char *state)
     return strcmp(state, "53100") == 0 || strcmp(state, "58030") == 0;
 }
 
-typedef struct xres {
-    int kind;
-    char state[6];
-    char msg[512];
-    char tag[32]; /* the last command tag */
-    int nok;      /* results that succeeded */
-} xres;
-
-/* Runs one simple query; every result is read. */
+/* Runs one simple query on a PGconn; every result is read (a crash_run_fn). */
 static void
-run_query(PGconn *c, const char *sql, xres *x)
+run_query(void *conn, const char *sql, xres *x)
 {
+    PGconn *c = conn;
     memset(x, 0, sizeof *x);
     if (!PQsendQuery(c, sql)) {
         x->kind = XR_LOST;
@@ -129,83 +121,6 @@ actor_fail(cs_actor *a, const cg_txn *t, const char *fmt, ...)
     snprintf(a->failure, sizeof a->failure, "%s\n    in transaction: %s", what, desc);
 }
 
-/*
- * Runs t; *maybe becomes true once its commit is sent (and it is meant to
- * commit). Returns XR_OK (committed and answered), XR_ERR (answered with the
- * error t predicts), XR_LOST (no answer), XR_FAULT (--faults: answered with an
- * I/O error), or -1 (a different answer: a->failure).
- */
-static int
-exec_txn(cs_actor *a, PGconn *c, const cg_txn *t, bool *maybe)
-{
-    xres x;
-    int fail_at = t->fails ? t->nops - 1 : -1;
-    const cm_op *last = &t->ops[t->nops - 1];
-    if (t->form != CG_BLOCK) {
-        char sql[CG_MAX_OPS * CM_SQL];
-        size_t len = 0;
-        for (int i = 0; i < t->nops; i++)
-            len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? "; " : "",
-                                    t->ops[i].sql);
-        *maybe = !t->fails;
-        run_query(c, sql, &x);
-        if (x.kind == XR_LOST || x.kind == XR_FAULT)
-            return x.kind;
-        if (x.kind == XR_OK && !t->fails && x.nok == t->nops)
-            return XR_OK;
-        if (x.kind == XR_ERR && t->fails && x.nok == fail_at && strcmp(x.state, last->expect) == 0)
-            return XR_ERR;
-        if (x.kind == XR_OK)
-            actor_fail(a, t, "statement %d `%s` succeeded (%d results), the model expected %s",
-                       t->nops, last->sql, x.nok, t->fails ? last->expect : "success");
-        else
-            actor_fail(a, t, "statement %d `%s` failed: %s %s; the model expected %s", x.nok + 1,
-                       x.nok < t->nops ? t->ops[x.nok].sql : "?", x.state, x.msg,
-                       x.nok == fail_at ? t->ops[fail_at].expect : "success");
-        return -1;
-    }
-    run_query(c, "BEGIN", &x);
-    if (x.kind != XR_OK) {
-        if (x.kind == XR_LOST || x.kind == XR_FAULT)
-            return x.kind;
-        actor_fail(a, t, "BEGIN failed: %s %s", x.state, x.msg);
-        return -1;
-    }
-    for (int i = 0; i < t->nops; i++) {
-        run_query(c, t->ops[i].sql, &x);
-        if (x.kind == XR_LOST || x.kind == XR_FAULT)
-            return x.kind; /* a fault leaves the block failed; the actor stops */
-        if (x.kind == XR_OK && i != fail_at)
-            continue;
-        if (x.kind == XR_ERR && i == fail_at && strcmp(x.state, t->ops[i].expect) == 0) {
-            run_query(c, t->end_with_commit ? "COMMIT" : "ROLLBACK", &x);
-            if (x.kind == XR_OK && strcmp(x.tag, "ROLLBACK") != 0) {
-                actor_fail(a, t, "%s of a failed block answered `%s`, not ROLLBACK",
-                           t->end_with_commit ? "COMMIT" : "ROLLBACK", x.tag);
-                return -1;
-            }
-            return XR_ERR; /* answered: the block is gone, whatever happens next */
-        }
-        if (x.kind == XR_OK)
-            actor_fail(a, t, "block statement %d `%s` succeeded; the model expected %s", i + 1,
-                       t->ops[i].sql, t->ops[i].expect);
-        else
-            actor_fail(a, t, "block statement %d `%s` failed: %s %s; the model expected %s", i + 1,
-                       t->ops[i].sql, x.state, x.msg, i == fail_at ? t->ops[i].expect : "success");
-        run_query(c, "ROLLBACK", &x);
-        return -1;
-    }
-    *maybe = true;
-    run_query(c, "COMMIT", &x);
-    if (x.kind == XR_LOST || x.kind == XR_FAULT)
-        return x.kind;
-    if (x.kind == XR_OK && strcmp(x.tag, "COMMIT") == 0)
-        return XR_OK;
-    actor_fail(a, t, "COMMIT answered %s %s%s", x.kind == XR_OK ? x.tag : x.state, x.msg,
-               "; the model expected COMMIT");
-    return -1;
-}
-
 static void
 ignore_notice(void *arg, const char *msg)
 {
@@ -241,7 +156,7 @@ actor_main(void *arg)
         a->pend.active = true;
         a->pend.maybe = false;
         a->pend.fault = false;
-        int rc = exec_txn(a, c, t, &a->pend.maybe);
+        int rc = crash_exec_txn(run_query, c, t, &a->pend.maybe, a->failure, sizeof a->failure);
         if (rc == XR_LOST)
             break; /* pend stays: its outcome is decided after the restart */
         if (rc == XR_FAULT) { /* pend stays too: crash_server decides what it may be */

@@ -53,12 +53,11 @@
 #include <unistd.h>
 
 #include "cowcat.h"
+#include "crash_exec.h"
 #include "crash_gen.h"
 #include "crash_model.h"
 #include "powercut_io.h"
 #include "testutil.h"
-
-enum { XR_OK, XR_ERR, XR_LOST };
 
 /* A transaction whose answer was lost to the cut. */
 typedef struct pc_pending {
@@ -93,14 +92,6 @@ typedef struct pc_run {
     long inflight_either, inflight_committed, inflight_absent_only;
 } pc_run;
 
-typedef struct xres {
-    int kind;
-    char state[6];
-    char msg[COWCAT_ERROR_MAX];
-    char tag[32];
-    int nok;
-} xres;
-
 static void
 on_complete(void *arg, const char *tag)
 {
@@ -109,14 +100,22 @@ on_complete(void *arg, const char *tag)
     snprintf(x->tag, sizeof x->tag, "%s", tag);
 }
 
-/* Runs sql; an I/O error (the power is off) is XR_LOST. */
+/* An actor's connection: its session, and the run whose hook says whether the power is off. */
+typedef struct pc_conn {
+    pc_run *r;
+    cowcat_session *s;
+} pc_conn;
+
+/* Runs sql through cowcat_exec (a crash_run_fn); an I/O error once the power is off is XR_LOST. */
 static void
-run_sql(pc_run *r, cowcat_session *s, const char *sql, xres *x)
+run_sql(void *conn, const char *sql, xres *x)
 {
     static const cowcat_callbacks cb = {.complete = on_complete};
+    pc_conn *pc = conn;
+    pc_run *r = pc->r;
     cowcat_error e;
     memset(x, 0, sizeof *x);
-    cowcat_code rc = cowcat_exec(s, sql, &cb, x, &e);
+    cowcat_code rc = cowcat_exec(pc->s, sql, &cb, x, &e);
     if (rc == COWCAT_OK) {
         x->kind = XR_OK;
         return;
@@ -139,79 +138,6 @@ actor_fail(pc_actor *a, const cg_txn *t, const char *fmt, ...)
     va_end(ap);
     crash_gen_describe(t, desc, sizeof desc);
     snprintf(a->failure, sizeof a->failure, "%s\n    in transaction: %s", what, desc);
-}
-
-/* As crash_server's exec_txn, through cowcat_exec: XR_OK, XR_ERR, XR_LOST or -1. */
-static int
-exec_txn(pc_actor *a, cowcat_session *s, const cg_txn *t, bool *maybe)
-{
-    pc_run *r = a->run;
-    xres x;
-    int fail_at = t->fails ? t->nops - 1 : -1;
-    const cm_op *last = &t->ops[t->nops - 1];
-    if (t->form != CG_BLOCK) {
-        char sql[CG_MAX_OPS * CM_SQL];
-        size_t len = 0;
-        for (int i = 0; i < t->nops; i++)
-            len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? "; " : "",
-                                    t->ops[i].sql);
-        *maybe = !t->fails;
-        run_sql(r, s, sql, &x);
-        if (x.kind == XR_LOST)
-            return XR_LOST;
-        if (x.kind == XR_OK && !t->fails && x.nok == t->nops)
-            return XR_OK;
-        if (x.kind == XR_ERR && t->fails && x.nok == fail_at && strcmp(x.state, last->expect) == 0)
-            return XR_ERR;
-        if (x.kind == XR_OK)
-            actor_fail(a, t, "statement %d `%s` succeeded (%d results), the model expected %s",
-                       t->nops, last->sql, x.nok, t->fails ? last->expect : "success");
-        else
-            actor_fail(a, t, "statement %d failed: %s %s; the model expected %s", x.nok + 1,
-                       x.state, x.msg, x.nok == fail_at ? t->ops[fail_at].expect : "success");
-        return -1;
-    }
-    run_sql(r, s, "BEGIN", &x);
-    if (x.kind != XR_OK) {
-        if (x.kind == XR_LOST)
-            return XR_LOST;
-        actor_fail(a, t, "BEGIN failed: %s %s", x.state, x.msg);
-        return -1;
-    }
-    for (int i = 0; i < t->nops; i++) {
-        run_sql(r, s, t->ops[i].sql, &x);
-        if (x.kind == XR_LOST)
-            return XR_LOST;
-        if (x.kind == XR_OK && i != fail_at)
-            continue;
-        if (x.kind == XR_ERR && i == fail_at && strcmp(x.state, t->ops[i].expect) == 0) {
-            run_sql(r, s, t->end_with_commit ? "COMMIT" : "ROLLBACK", &x);
-            if (x.kind == XR_ERR && t->end_with_commit && strcmp(x.state, "25P02") == 0)
-                return XR_ERR; /* the API's COMMIT of a failed block (cowcat.h) */
-            if (x.kind == XR_OK || x.kind == XR_LOST)
-                return XR_ERR; /* the block is gone either way */
-            actor_fail(a, t, "%s of a failed block failed: %s %s",
-                       t->end_with_commit ? "COMMIT" : "ROLLBACK", x.state, x.msg);
-            return -1;
-        }
-        if (x.kind == XR_OK)
-            actor_fail(a, t, "block statement %d `%s` succeeded; the model expected %s", i + 1,
-                       t->ops[i].sql, t->ops[i].expect);
-        else
-            actor_fail(a, t, "block statement %d `%s` failed: %s %s; the model expected %s", i + 1,
-                       t->ops[i].sql, x.state, x.msg, i == fail_at ? t->ops[i].expect : "success");
-        run_sql(r, s, "ROLLBACK", &x);
-        return -1;
-    }
-    *maybe = true;
-    run_sql(r, s, "COMMIT", &x);
-    if (x.kind == XR_LOST)
-        return XR_LOST;
-    if (x.kind == XR_OK && strcmp(x.tag, "COMMIT") == 0)
-        return XR_OK;
-    actor_fail(a, t, "COMMIT answered %s %s; the model expected COMMIT",
-               x.kind == XR_OK ? x.tag : x.state, x.msg);
-    return -1;
 }
 
 static void *
@@ -246,7 +172,9 @@ actor_main(void *arg)
         crash_gen_txn(&a->gen, &scratch, t);
         a->pend.active = true;
         a->pend.maybe = false;
-        int rc = exec_txn(a, s, t, &a->pend.maybe);
+        pc_conn conn = {a->run, s};
+        int rc = crash_exec_txn(run_sql, &conn, t, &a->pend.maybe, a->failure,
+                                sizeof a->failure);
         if (rc == XR_LOST)
             break; /* pend stays: decided by the image */
         a->pend.active = false;
