@@ -207,6 +207,14 @@ typedef enum cowcat_txn_status {
 cowcat_txn_status cowcat_session_status(const cowcat_session *s);
 
 /*
+ * Fails the session's open transaction block as an error inside it would
+ * (every statement 25P02 until ROLLBACK; COMMIT rolls back); a no-op outside
+ * a block. For a server that refuses a statement before it reaches
+ * cowcat_exec (cowcatd: one over COWCAT_MAX_STATEMENT_BYTES).
+ */
+void cowcat_session_fail_block(cowcat_session *s);
+
+/*
  * The commit sequence number of the session's last committed write
  * statement (0: none yet). Committed write statements are numbered 1, 2, ...
  * in commit order across all sessions (within a group commit or a block, in
@@ -269,6 +277,15 @@ typedef struct cowcat_callbacks {
     void (*complete)(void *arg, const char *tag);
     void (*notice)(void *arg, const cowcat_error *notice);
 } cowcat_callbacks;
+
+/*
+ * The longest statement cowcat parses, in bytes: a longer one fails with
+ * 54000 `statement is too long: N bytes (the limit is 2097152)`. cowcatd
+ * refuses a Query message whose string is longer (a multi-statement string
+ * included), and a Parse message that cannot hold less, without reading
+ * them into memory.
+ */
+#define COWCAT_MAX_STATEMENT_BYTES (2u << 20)
 
 /*
  * Runs the statements of sql (one or more, separated by ';') in order.

@@ -147,7 +147,7 @@ rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
     }
 
     if (o->kind == CAT_KIND_DATABASE && o->ref == c->database)
-        return cc_err_set_state(err, CC_INVALID, "55006", "current database cannot be renamed");
+        return cc_err_set_state(err, CC_INVALID, "0A000", "current database cannot be renamed");
     if (o->kind == CAT_KIND_ROLE && o->ref == c->role)
         return cc_err_set_state(err, CC_INVALID, "0A000", "session user cannot be renamed");
     if (o->kind == CAT_KIND_ROLE && cat_ref_is_system(o->ref))
@@ -164,6 +164,8 @@ rename_stmt(ddl_ctx *c, const PgQuery__RenameStmt *r, cc_err *err)
     if (o->kind == CAT_KIND_DATABASE && !c->superuser && !ddl__session_attributes(c).create_db)
         return cc_err_set_state(err, CC_PERMISSION, "42501",
                                 "permission denied to rename database");
+    if (o->kind == CAT_KIND_DATABASE && (rc = ddl__database_check_unused(c, o->name, err)) != CC_OK)
+        return rc;
     if (o->kind == CAT_KIND_ROLE) {
         if ((rc = check_free_name(c, o, r->newname, err)) != CC_OK)
             return rc;

@@ -166,6 +166,8 @@ ddl__drop_database(ddl_ctx *c, const PgQuery__DropdbStmt *d, cc_err *err)
         return cc_err_set_state(err, CC_INVALID, "55006",
                                 "cannot drop the currently open database");
     cc_code rc = ddl__check_owner(c, o, err);
+    if (rc == CC_OK)
+        rc = ddl__database_check_unused(c, o->name, err);
     if (rc != CC_OK)
         return rc;
     /* A database takes its contents without notices, as in PostgreSQL. */

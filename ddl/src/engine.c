@@ -198,6 +198,7 @@ ddl__engine_close(cowcat *db)
         db->subs = s->next;
         cc_free(s);
     }
+    ddl__database_uses_free(db);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cond);
     pthread_mutex_destroy(&db->sub_lock);

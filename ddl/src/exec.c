@@ -415,6 +415,13 @@ fail_block(cowcat_session *s)
     s->status = implicit ? COWCAT_TXN_IDLE : COWCAT_TXN_FAILED;
 }
 
+void
+cowcat_session_fail_block(cowcat_session *s)
+{
+    if (s != NULL)
+        fail_block(s);
+}
+
 /* Runs one statement of the string. */
 static cc_code
 run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)

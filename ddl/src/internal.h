@@ -40,6 +40,7 @@
 /* --- the engine (engine.c) --------------------------------------------------------- */
 
 typedef struct ddl_request ddl_request;
+typedef struct ddl_db_use ddl_db_use;
 
 struct cowcat_subscription {
     cowcat *db;
@@ -84,6 +85,14 @@ struct cowcat {
     ddl_hist group_size;            /* statements per group commit */
     /* Committed write statements so far, in commit order; guarded by the write slot. */
     uint64_t commit_seq;
+
+    /*
+     * Open sessions per database name (session.c), so that DROP DATABASE and
+     * ALTER DATABASE ... RENAME refuse a database other sessions use (55006).
+     * Guarded by lock. An entry exists while it has sessions or is marked.
+     */
+    ddl_db_use *uses;
+    size_t nuses, uses_cap;
 };
 
 /* Records v (ns, or a group size) in h, whose buckets end at bounds (stats.c). */
@@ -132,6 +141,30 @@ typedef struct ddl_setting {
     const char *desc;   /* for SHOW ALL */
 } ddl_setting;
 
+/*
+ * The sessions open on one database (struct cowcat's uses). closing: the
+ * holder of the write slot is dropping or renaming it; sessions opening on
+ * it wait while the slot stays busy. The mark is stale once the slot has
+ * been free (that transaction ended, committed and published or aborted).
+ */
+struct ddl_db_use {
+    char name[DDL_NAME_MAX]; /* the database's name, as sessions open it */
+    size_t sessions;         /* open sessions (counted before their name is checked) */
+    bool closing;            /* marked by ddl__database_check_unused */
+};
+
+/*
+ * Database name is used by no session (other than the caller's, which is
+ * on another database): the caller holds the write slot and is about to
+ * drop or rename it. Marks name so that sessions opening on it wait until
+ * the caller's transaction ends, then see the catalog after it. Errors:
+ * INVALID (55006 `database "x" is being accessed by other users`, with
+ * PostgreSQL's DETAIL), NOMEM.
+ */
+cc_code ddl__database_check_unused(ddl_ctx *c, const char *name, cc_err *err);
+/* Frees db's session counts (ddl__engine_close). */
+void ddl__database_uses_free(cowcat *db);
+
 /* The settings a session has (session.c). */
 extern const ddl_setting ddl__settings[];
 extern const size_t ddl__nsettings;
@@ -152,6 +185,7 @@ struct cowcat_session {
     pmap_reader *reader;      /* pins versions for this session's reads */
     uint64_t last_commit;     /* commit sequence number of its last committed write */
     uint64_t block_writes;    /* write statements applied in the open block */
+    bool counted;             /* database is counted in db->uses */
 };
 
 /* The index of setting name (case-insensitive) in ddl__settings, or -1. */

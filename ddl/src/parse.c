@@ -17,7 +17,7 @@
  * protobuf-c's unpack and cowcat's own tree walks recurse too. So a
  * statement is parsed on the calling thread only when the worst case fits in
  * half of the stack left there, else on a short-lived thread with a stack
- * sized for it (statements up to DDL_PARSE_MAX_BYTES); and a parse tree is
+ * sized for it (statements up to COWCAT_MAX_STATEMENT_BYTES); and a parse tree is
  * accepted only when its nesting, measured without recursion on the packed
  * protobuf, stays within DDL_MAX_NESTING and within what the calling
  * thread's stack can walk — otherwise 54001 "stack depth limit exceeded",
@@ -35,7 +35,6 @@
 #define DDL_PARSE_STACK_PER_BYTE 256u
 #define DDL_PARSE_STACK_BASE (64u << 10)
 /* The longest statement parsed on a thread of its own (512 MiB of stack, reserved not touched). */
-#define DDL_PARSE_MAX_BYTES (2u << 20)
 /* Protobuf nesting levels a parse tree may have (a binary operator is two). */
 #define DDL_MAX_NESTING 2000u
 /*
@@ -303,10 +302,10 @@ parse_protobuf(const char *text, PgQueryProtobufParseResult *out, cc_err *err)
         *out = pg_query_parse_protobuf(text);
         return CC_OK;
     }
-    if (len > DDL_PARSE_MAX_BYTES)
+    if (len > COWCAT_MAX_STATEMENT_BYTES)
         return cc_err_set_state(err, CC_LIMIT, "54000",
                                 "statement is too long: %zu bytes (the limit is %u)", len,
-                                DDL_PARSE_MAX_BYTES);
+                                COWCAT_MAX_STATEMENT_BYTES);
     parse_job j = {.text = text};
     pthread_attr_t attr;
     pthread_t t;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "internal.h"
 
 const ddl_setting ddl__settings[] = {
@@ -335,6 +336,153 @@ ddl__session_stmt(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     return set(c, stmt->variable_set_stmt, err);
 }
 
+/* --- sessions per database ------------------------------------------------------------------ */
+
+/*
+ * PostgreSQL refuses to drop or rename a database while other sessions are
+ * connected to it, and a connection that starts meanwhile waits for the
+ * dropping transaction, then finds the database gone. Here:
+ *
+ *   session open    count the name (waiting while a slot holder has it marked
+ *                   closing), then check the name in the latest version
+ *   DROP / RENAME   (write slot held) refuse if the count is not zero, else
+ *                   mark the name closing until the slot is next free
+ *
+ * Both sides run under db->lock, so either the opener is counted before the
+ * check (the DDL fails with 55006) or it waits and checks afterwards (3D000
+ * if the database went). The publish of a commit happens before its slot is
+ * freed, so an opener that saw the slot free sees the commit.
+ */
+
+/* The entry for name, or NULL (db->lock held). */
+static ddl_db_use *
+use_find(cowcat *db, const char *name)
+{
+    for (size_t i = 0; i < db->nuses; i++)
+        if (strcmp(db->uses[i].name, name) == 0)
+            return &db->uses[i];
+    return NULL;
+}
+
+/* The entry for name, added if missing (db->lock held). NULL: out of memory. */
+static ddl_db_use *
+use_get(cowcat *db, const char *name)
+{
+    ddl_db_use *u = use_find(db, name);
+    if (u != NULL)
+        return u;
+    if (db->nuses == db->uses_cap) {
+        size_t cap = db->uses_cap ? 2 * db->uses_cap : 8;
+        ddl_db_use *v = cc_realloc(db->uses, cap * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        db->uses = v;
+        db->uses_cap = cap;
+    }
+    u = &db->uses[db->nuses++];
+    memset(u, 0, sizeof *u);
+    snprintf(u->name, sizeof u->name, "%s", name);
+    return u;
+}
+
+/* Removes u if nothing keeps it (db->lock held). */
+static void
+use_trim(cowcat *db, ddl_db_use *u)
+{
+    if (u->sessions > 0 || u->closing)
+        return;
+    *u = db->uses[--db->nuses];
+}
+
+/*
+ * While the slot is free every closing mark is stale: clears them and
+ * drops the entries nothing keeps, so dropped names do not pile up
+ * (db->lock held).
+ */
+static void
+use_sweep(cowcat *db)
+{
+    if (db->slot_busy)
+        return;
+    for (size_t i = db->nuses; i-- > 0;) {
+        db->uses[i].closing = false;
+        use_trim(db, &db->uses[i]);
+    }
+}
+
+/*
+ * Counts s as a session of its database, first waiting while a slot
+ * holder drops or renames it. Errors: NOMEM (53200).
+ */
+static cc_code
+use_database(cowcat_session *s, cc_err *err)
+{
+    cowcat *db = s->db;
+    pthread_mutex_lock(&db->lock);
+    ddl_db_use *u;
+    /* slot_free_locked broadcasts cond while slot_waiters > 0 */
+    while ((u = use_find(db, s->database)) != NULL && u->closing && db->slot_busy) {
+        db->slot_waiters++;
+        pthread_cond_wait(&db->cond, &db->lock);
+        db->slot_waiters--;
+    }
+    use_sweep(db); /* if the slot is free, no mark is current */
+    if ((u = use_get(db, s->database)) == NULL) {
+        pthread_mutex_unlock(&db->lock);
+        return cc_err_set_state(err, CC_NOMEM, "53200", "out of memory");
+    }
+    u->sessions++;
+    s->counted = true;
+    pthread_mutex_unlock(&db->lock);
+    return CC_OK;
+}
+
+/* Undoes use_database. */
+static void
+unuse_database(cowcat_session *s)
+{
+    cowcat *db = s->db;
+    pthread_mutex_lock(&db->lock);
+    ddl_db_use *u = use_find(db, s->database);
+    CC_ASSERT(u != NULL && u->sessions > 0);
+    u->sessions--;
+    use_trim(db, u);
+    use_sweep(db);
+    s->counted = false;
+    pthread_mutex_unlock(&db->lock);
+}
+
+cc_code
+ddl__database_check_unused(ddl_ctx *c, const char *name, cc_err *err)
+{
+    cowcat *db = c->s->db;
+    CC_ASSERT(c->txn != NULL); /* a write: the slot is held */
+    pthread_mutex_lock(&db->lock);
+    ddl_db_use *u = use_find(db, name);
+    size_t others = u != NULL ? u->sessions : 0;
+    if (others == 0 && (u = use_get(db, name)) != NULL)
+        u->closing = true;
+    pthread_mutex_unlock(&db->lock);
+    if (others > 0) {
+        cc_err_set_state(err, CC_INVALID, "55006",
+                         "database \"%s\" is being accessed by other users", name);
+        if (others == 1)
+            return cc_err_detail(err, "There is 1 other session using the database.");
+        return cc_err_detail(err, "There are %zu other sessions using the database.", others);
+    }
+    if (u == NULL)
+        return cc_err_set_state(err, CC_NOMEM, "53200", "out of memory");
+    return CC_OK;
+}
+
+void
+ddl__database_uses_free(cowcat *db)
+{
+    cc_free(db->uses);
+    db->uses = NULL;
+    db->nuses = db->uses_cap = 0;
+}
+
 /* --- lifecycle --------------------------------------------------------------------------- */
 
 cowcat_code
@@ -368,6 +516,8 @@ cowcat_session_open(cowcat *db, const cowcat_session_options *opts, cowcat_sessi
     } else if (rc == CC_OK) {
         rc = ddl__session_set_path(s, "public", &e);
     }
+    if (rc == CC_OK)
+        rc = use_database(s, &e); /* before the check: see "sessions per database" */
     if (rc == CC_OK) {
         pmap_reader_pin(s->reader);
         const cat_state *st = cat_state_acquire(db->cat);
@@ -392,6 +542,8 @@ cowcat_session_close(cowcat_session *s)
     if (s == NULL)
         return;
     ddl__session_abort(s);
+    if (s->counted)
+        unuse_database(s);
     for (size_t i = 0; i < ddl__nsettings; i++)
         cc_free(s->values[i]);
     if (s->reader != NULL)

@@ -32,6 +32,9 @@
 #include "server/scram.h"
 
 #define SRV_FLUSH_AT (64u << 10)
+/* After a FATAL for an overlong message: its body is read and dropped before the close, at most. */
+#define SRV_LINGER_MS    1000
+#define SRV_LINGER_BYTES (PGW_MAX_MESSAGE + (1u << 20))
 #define SRV_SERVER_VERSION "15.1 (cowcat 0.1.0)"
 
 /* Settings reported with ParameterStatus at startup and when they change. */
@@ -616,6 +619,32 @@ simple_query(srv_conn *c, conn_state *cs, const char *body, size_t n)
     return pgw_flush(c->fd, &c->out);
 }
 
+/*
+ * A Query or Parse over the statement limit, which pgw_read_message read
+ * and dropped (len: its statement's length): 54000 as the engine words it.
+ * A Query answers ReadyForQuery and fails an open block, as any error
+ * does; a Parse error skips to Sync (extended.c). False: the client is gone.
+ */
+static bool
+statement_too_long(srv_conn *c, conn_state *cs, char type, size_t len)
+{
+    if (c->skip_to_sync) /* an earlier error: ignored until Sync */
+        return true;
+    srv__send_error_simple(c, "ERROR", "54000",
+                           "statement is too long: %zu bytes (the limit is %u)", len,
+                           COWCAT_MAX_STATEMENT_BYTES);
+    srv_metrics_statement(c->srv->metrics, "error", 0, "54000");
+    if (type == 'P') {
+        c->skip_to_sync = true;
+        return c->out.len < SRV_FLUSH_AT || pgw_flush(c->fd, &c->out);
+    }
+    srv__drop_unnamed_portal(c);
+    cowcat_session_fail_block(c->session); /* as the engine's own refusal would */
+    report_settings(c, cs);
+    srv__send_ready(c);
+    return pgw_flush(c->fd, &c->out);
+}
+
 /* --- the message loop ------------------------------------------------------------------------ */
 
 /*
@@ -640,6 +669,7 @@ serve(srv_conn *c, conn_state *cs)
 {
     srv_server *s = c->srv;
     cowcat_error fail;
+    c->in.statement_limit = COWCAT_MAX_STATEMENT_BYTES;
     for (;;) {
         char type;
         const char *body;
@@ -663,7 +693,13 @@ serve(srv_conn *c, conn_state *cs)
             srv__log(s, SRV_LOG_INFO, c->pid, "unexpected EOF within message");
             return;
         case PGW_READ_TOO_LONG:
+            /*
+             * Closing with the body unread would reset the connection and
+             * the client could lose the FATAL: read it first (bounded).
+             */
             fatal(c, "08P01", "invalid message length");
+            pgw_drain(&c->in, n < SRV_LINGER_BYTES ? n : SRV_LINGER_BYTES, SRV_LINGER_MS,
+                      s->stop_pipe[0]);
             return;
         case PGW_READ_NOMEM:
             fatal(c, "53200", "out of memory");
@@ -671,6 +707,10 @@ serve(srv_conn *c, conn_state *cs)
         case PGW_READ_TIMEOUT: /* the block is rolled back as the connection closes */
             fatal(c, "25P03", "terminating connection due to idle-in-transaction timeout");
             return;
+        case PGW_READ_STATEMENT_TOO_LONG:
+            if (!statement_too_long(c, cs, type, n))
+                return;
+            continue;
         }
         switch (type) {
         case 'Q':

@@ -18,9 +18,11 @@
  * that is not "METHOD /target HTTP/x" 400, a failed render 500. Every
  * response carries Content-Length and Connection: close.
  *
- * The session for object counts is opened by srv_http_start on the caller's
- * thread, used only by the HTTP thread, and closed by srv_http_stop after
- * the join: it belongs to one thread at a time.
+ * Each scrape opens its own session for the object counts and closes it
+ * after: a session held for the server's life would count as a user of
+ * database "cowcat" and keep DROP DATABASE from ever succeeding (55006). If
+ * the session cannot be opened (that database was dropped), the counts by
+ * kind are left out and the rest is served.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +61,6 @@ typedef struct conn {
 struct srv_http {
     srv_metrics *m;          /* borrowed; outlives the listener */
     cowcat *db;              /* borrowed; may be NULL */
-    cowcat_session *session; /* owned; NULL when db is NULL */
     int lfd;                 /* listening socket, non-blocking */
     int wake[2];             /* self-pipe: [0] polled by the thread, [1] written by stop */
     pthread_t thread;
@@ -167,7 +168,14 @@ handle_request(srv_http *h, conn *c)
     char *text;
     cc_err err;
     cc_err_clear(&err);
-    if (srv_metrics_render(h->m, h->db, h->session, &text, &err) != CC_OK) {
+    cowcat_session *session = NULL;
+    cowcat_error e;
+    if (h->db != NULL && cowcat_session_open(h->db, NULL, &session, &e) != COWCAT_OK)
+        session = NULL; /* no counts by kind this time */
+    cc_code rc = srv_metrics_render(h->m, h->db, session, &text, &err);
+    if (session != NULL)
+        cowcat_session_close(session);
+    if (rc != CC_OK) {
         char msg[CC_ERR_MSG_MAX + 1];
         snprintf(msg, sizeof msg, "%s\n", err.msg);
         return respond_text(c, 500, "Internal Server Error", "", msg);
@@ -377,14 +385,6 @@ srv_http_start(srv_metrics *m, cowcat *db, const char *host, int port, srv_http 
     h->lfd = -1;
     h->wake[0] = h->wake[1] = -1;
     cc_code rc;
-    if (db != NULL) {
-        cowcat_error e;
-        if (cowcat_session_open(db, NULL, &h->session, &e) != COWCAT_OK) {
-            rc = cc_err_set_state(err, (cc_code)e.code, e.sqlstate,
-                                  "metrics listener session: %s", e.message);
-            goto fail;
-        }
-    }
     int port_out = 0;
     if ((rc = listen_on(host, port, &h->lfd, &port_out, err)) != CC_OK)
         goto fail;
@@ -410,8 +410,6 @@ fail: /* no thread runs: release whatever was set up */
     }
     if (h->lfd >= 0)
         close(h->lfd);
-    if (h->session != NULL)
-        cowcat_session_close(h->session);
     cc_free(h);
     return rc;
 }
@@ -428,7 +426,5 @@ srv_http_stop(srv_http *h)
     close(h->wake[0]);
     close(h->wake[1]);
     close(h->lfd);
-    if (h->session != NULL)
-        cowcat_session_close(h->session);
     cc_free(h);
 }

@@ -7,7 +7,9 @@
  * what the kernel gave with it. Lengths are checked before anything is
  * allocated for them. A buffer (input or output) that one big message grew
  * past PGW_KEEP_BYTES is freed once that message is done, so an idle
- * connection holds little whatever it sent or was sent before.
+ * connection holds little whatever it sent or was sent before. A Query or
+ * Parse longer than the statement limit is not buffered at all: its body
+ * is read and dropped in PGW_SKIP_CHUNK pieces (skip_statement).
  */
 #include "server/pgwire.h"
 
@@ -16,6 +18,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -279,6 +282,56 @@ fill(pgw_in *in, size_t need, int stop_fd)
     return PGW_READ_OK;
 }
 
+/* A Query or Parse body of n bytes that pgw_in.statement_limit refuses. */
+static bool
+statement_over(const pgw_in *in, char type, size_t n)
+{
+    if (in->statement_limit == 0)
+        return false;
+    if (type == 'Q')
+        return n > in->statement_limit + 1;
+    return type == 'P' && n > in->statement_limit + 2 + PGW_PARSE_EXTRA;
+}
+
+/*
+ * Reads and drops the n-byte body of a Query or Parse whose header (head
+ * bytes) is held, a chunk at a time; *stmt_len: the length of its
+ * statement (Query: the first string, Parse: the second), or n.
+ */
+static pgw_read_result
+skip_statement(pgw_in *in, size_t head, char type, size_t n, size_t *stmt_len)
+{
+    unsigned nul = 0, want = type == 'P' ? 2 : 1; /* the statement ends at NUL number want */
+    size_t pos = 0, start = 0;                    /* start: where the statement begins */
+    int idle_timeout = in->idle_timeout_ms;       /* the message has begun: no idle timeout */
+    pgw_read_result rr = PGW_READ_STATEMENT_TOO_LONG;
+    *stmt_len = n;
+    in->off += head;
+    in->idle_timeout_ms = 0;
+    while (pos < n) {
+        if (in->len == in->off) {
+            pgw_read_result fr = fill(in, n - pos < PGW_SKIP_CHUNK ? n - pos : PGW_SKIP_CHUNK, -1);
+            if (fr != PGW_READ_OK) {
+                rr = fr == PGW_READ_EOF ? PGW_READ_TRUNCATED : fr;
+                break;
+            }
+        }
+        size_t take = in->len - in->off < n - pos ? in->len - in->off : n - pos;
+        const char *p = in->buf + in->off, *z;
+        for (size_t i = 0; nul < want && (z = memchr(p + i, 0, take - i)) != NULL;) {
+            i = (size_t)(z - p) + 1;
+            if (++nul == want)
+                *stmt_len = pos + (size_t)(z - p) - start;
+            else
+                start = pos + i;
+        }
+        in->off += take;
+        pos += take;
+    }
+    in->idle_timeout_ms = idle_timeout;
+    return rr;
+}
+
 pgw_read_result
 pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type,
                  const char **body, size_t *n)
@@ -297,8 +350,15 @@ pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type
     uint32_t be;
     memcpy(&be, p + (startup ? 0 : 1), 4);
     uint32_t len = ntohl(be);
-    if (len < 4 || len - 4 > limit)
+    if (len < 4 || len - 4 > limit) {
+        in->off += head;
+        *n = len < 4 ? 0 : len - 4;
         return PGW_READ_TOO_LONG;
+    }
+    if (!startup && statement_over(in, *type, len - 4)) {
+        *body = NULL;
+        return skip_statement(in, head, *type, len - 4, n);
+    }
     /* From here the message has begun: a close is a truncation. */
     rr = fill(in, head + (len - 4), -1);
     if (rr == PGW_READ_EOF)
@@ -309,4 +369,34 @@ pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type
     *n = len - 4;
     in->off += head + (len - 4);
     return PGW_READ_OK;
+}
+
+void
+pgw_drain(pgw_in *in, size_t n, int timeout_ms, int stop_fd)
+{
+    size_t held = in->len - in->off < n ? in->len - in->off : n;
+    in->off += held;
+    n -= held;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char buf[16384];
+    while (n > 0) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= timeout_ms)
+            return;
+        struct pollfd pf[2] = {{.fd = in->fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        int pr = poll(pf, stop_fd >= 0 ? 2 : 1, (int)(timeout_ms - spent));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0 || (stop_fd >= 0 && (pf[1].revents & POLLIN)))
+            return;
+        ssize_t r = recv(in->fd, buf, n < sizeof buf ? n : sizeof buf, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return;
+        n -= (size_t)r;
+    }
 }

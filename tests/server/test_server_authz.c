@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server_fixture.h"
 
@@ -208,7 +209,7 @@ static const cell matrix[] = {
     {COWCAT, "ALTER ROLE cowcat_system PASSWORD 'x'", "42501", SU_ALTER},
     {COWCAT, "COMMENT ON ROLE cowcat_system IS 'x'", "42501", SYS_ROLE},
     {COWCAT, "ALTER SYSTEM SET max_tables = 5", "42501", NO_SET},
-    {COWCAT, "ALTER DATABASE cowcat RENAME TO x", "55006", "current database cannot be renamed"},
+    {COWCAT, "ALTER DATABASE cowcat RENAME TO x", "0A000", "current database cannot be renamed"},
     {COWCAT, "DROP DATABASE cowcat", "55006", "cannot drop the currently open database"},
     {COWCAT, "CREATE ROLE dave", NULL, NULL},
     {COWCAT, "ALTER ROLE dave CREATEDB LOGIN", NULL, NULL},
@@ -668,4 +669,65 @@ Test(server_authz, a_role_dropped_while_connected_can_do_nothing_it_could_not_be
                  PGRES_TUPLES_OK);
     cr_expect_str_eq(v, "0");
     PQfinish(eve);
+}
+
+/* A connection to database dbname as user (its password: user-pw). */
+static PGconn *
+connect_to(const char *user, const char *dbname)
+{
+    char port[16], pw[64];
+    snprintf(port, sizeof port, "%d", srv.port);
+    const char *keys[] = {"host", "port", "user", "dbname", "password", "connect_timeout", NULL};
+    const char *vals[] = {"127.0.0.1", port, user, dbname, password_of(user, pw, sizeof pw), "10",
+                          NULL};
+    return PQconnectdbParams(keys, vals, 0);
+}
+
+Test(server_authz, a_database_other_sessions_are_connected_to_cannot_be_dropped_or_renamed)
+{
+    must(SU, "CREATE DATABASE xdb OWNER alice");
+    PGconn *in_x = connect_to("alice", "xdb");
+    cr_assert_eq(PQstatus(in_x), CONNECTION_OK, "%s", PQerrorMessage(in_x));
+    /* the owner and the superuser; renaming also takes CREATEDB, which alice lacks */
+    static const struct {
+        actor who;
+        const char *sql;
+    } ddl[] = {{ALICE, "DROP DATABASE xdb"},
+               {SU, "DROP DATABASE xdb"},
+               {SU, "ALTER DATABASE xdb RENAME TO ydb"}};
+    for (size_t i = 0; i < sizeof ddl / sizeof *ddl; i++) {
+        PGresult *r = PQexec(conn[ddl[i].who], ddl[i].sql);
+        cr_expect_eq(PQresultStatus(r), PGRES_FATAL_ERROR, "%s: %s", actor_name[ddl[i].who],
+                     ddl[i].sql);
+        cr_expect_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55006", "%s",
+                         PQresultErrorMessage(r));
+        cr_expect_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+                         "database \"xdb\" is being accessed by other users");
+        cr_expect_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL),
+                         "There is 1 other session using the database.");
+        PQclear(r);
+    }
+    /* the session in xdb still works */
+    char v[64];
+    cr_expect_eq(srvproc_value(in_x, "SELECT current_database()", v, sizeof v), PGRES_TUPLES_OK);
+    cr_expect_str_eq(v, "xdb");
+    /* once it has gone (the server closes its session after the client), the drop goes through */
+    PQfinish(in_x);
+    ExecStatusType st = PGRES_FATAL_ERROR;
+    for (int tries = 0; tries < 500 && st != PGRES_COMMAND_OK; tries++) {
+        PGresult *r = PQexec(conn[ALICE], "DROP DATABASE xdb");
+        st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK) {
+            cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55006", "%s",
+                             PQresultErrorMessage(r));
+            usleep(10 * 1000);
+        }
+        PQclear(r);
+    }
+    cr_assert_eq(st, PGRES_COMMAND_OK, "DROP DATABASE xdb never went through");
+    PGconn *late = connect_to("alice", "xdb");
+    cr_expect_eq(PQstatus(late), CONNECTION_BAD);
+    cr_expect(strstr(PQerrorMessage(late), "database \"xdb\" does not exist") != NULL, "%s",
+              PQerrorMessage(late));
+    PQfinish(late);
 }

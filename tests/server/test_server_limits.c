@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
 
 #define MIB         (1024L * 1024L)
 #define MAX_MESSAGE (64L * MIB) /* server/include/server/pgwire.h PGW_MAX_MESSAGE */
-#define PARSE_MAX   (2L * MIB)  /* ddl/src/parse.c DDL_PARSE_MAX_BYTES */
+#define PARSE_MAX   (2L * MIB)  /* include/cowcat.h COWCAT_MAX_STATEMENT_BYTES */
 
 /*
  * Under AddressSanitizer freed memory waits in a quarantine of up to 256 MB
@@ -75,6 +76,18 @@ server_status(const char *field)
     fclose(f);
     cr_assert_geq(v, 0, "no %s in %s", field, path);
     return v;
+}
+
+/* Resets the server's VmHWM to its VmRSS now (Linux: "5" to clear_refs). */
+static void
+reset_peak(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)srv.pid);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_gt(fputs("5", f), -1);
+    cr_assert_eq(fclose(f), 0, "%s", path);
 }
 
 /* True if the server's log has a line containing text. */
@@ -159,29 +172,37 @@ padded_select(size_t n)
 
 TestSuite(server_limits, .fini = stop_server, .timeout = 120);
 
-/* The statement is refused with 54000 "statement is too long: <n> bytes ...". */
+/* The result r is 54000 "statement is too long: <n> bytes ..." (r is freed). */
 static void
-expect_too_long(PGconn *c, size_t n)
+expect_too_long_result(PGresult *r, size_t n)
 {
-    PGresult *r = PQgetResult(c);
     cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR, "%zu bytes: %s", n,
                  PQresStatus(PQresultStatus(r)));
-    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "54000");
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "54000", "%zu bytes: %s", n,
+                     PQresultErrorMessage(r));
     char want[128];
     snprintf(want, sizeof want, "statement is too long: %zu bytes (the limit is %ld)", n,
              PARSE_MAX);
     cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY), want);
     PQclear(r);
+}
+
+/* The statement sent on c is refused with 54000 "statement is too long: <n> bytes ...". */
+static void
+expect_too_long(PGconn *c, size_t n)
+{
+    expect_too_long_result(PQgetResult(c), n);
     cr_assert_null(PQgetResult(c));
 }
 
 /*
  * Statement strings up to the parser's 2 MiB run (a comment, a literal
  * stored and read back); longer ones (8 MiB, just under the 64 MiB message
- * limit) are 54000, operator-heavy ones 54001; a message over the limit ends
- * that connection with 08P01. Meanwhile another session does DDL. The
- * server's peak memory stays within a small multiple of the largest message,
- * and an idle connection that sent one does not keep it.
+ * limit, as a Query or a Parse) are 54000 and the connection goes on,
+ * operator-heavy ones 54001; a message over the limit ends that connection
+ * with 08P01, which the client receives. Meanwhile another session does
+ * DDL. A refused statement is never held in memory: the server's peak
+ * grows by far less than its size, and an idle connection keeps nothing.
  */
 Test(server_limits, huge_statement_strings_get_clear_answers_and_bounded_memory)
 {
@@ -225,11 +246,11 @@ Test(server_limits, huge_statement_strings_get_clear_answers_and_bounded_memory)
     other_session_works(other, 2);
     expect_too_long(big, 8 * MIB);
 
-    /* 8 MiB of operators: too complex, found before parsing. */
-    q = malloc(8 * MIB + 64);
+    /* 2 MiB of operators: too complex, found before parsing. */
+    q = malloc(PARSE_MAX + 64);
     cr_assert_not_null(q);
     k = sprintf(q, "SELECT 1");
-    for (; k < 8 * MIB; k += 2)
+    for (; k < PARSE_MAX - 64; k += 2)
         memcpy(q + k, "+1", 2);
     q[k] = '\0';
     r = PQexec(big, q);
@@ -240,18 +261,59 @@ Test(server_limits, huge_statement_strings_get_clear_answers_and_bounded_memory)
     PQclear(r);
     other_session_works(other, 3);
 
-    /* Just under the message limit (the message holds the text and its NUL). */
+    /*
+     * Just under the message limit (the message holds the text and its
+     * NUL): refused while it is read, never buffered, so the server's peak
+     * grows by much less than the statement.
+     */
     size_t near = (size_t)MAX_MESSAGE - 1;
     q = padded_select(near);
+    long rss1 = server_status("VmRSS");
+    reset_peak();
     cr_assert_eq(PQsendQuery(big, q), 1, "%s", PQerrorMessage(big));
-    free(q);
     other_session_works(other, 4);
     expect_too_long(big, near);
     long hwm = server_status("VmHWM");
     cr_log_info("huge statements: VmRSS %ld kB before, VmHWM %ld kB after a %zu-byte statement",
-                rss0, hwm, near);
-    cr_expect(!CHECK_FREED_MEMORY || hwm - rss0 < 4 * MAX_MESSAGE / 1024,
-              "peak memory grew by %ld kB for a %ld kB statement", hwm - rss0, MAX_MESSAGE / 1024);
+                rss1, hwm, near);
+    cr_expect(!CHECK_FREED_MEMORY || hwm - rss1 < 16 * MIB / 1024,
+              "peak memory grew by %ld kB for a %ld kB statement", hwm - rss1, MAX_MESSAGE / 1024);
+
+    /* The same as a Parse (extended protocol): 54000, and the connection goes on. */
+    free(q);
+    near = (size_t)MAX_MESSAGE - 64; /* room for the name and the parameter count */
+    q = padded_select(near);
+    reset_peak();
+    rss1 = server_status("VmRSS");
+    r = PQprepare(big, "huge", q, 0, NULL);
+    cr_assert_not_null(r, "%s", PQerrorMessage(big));
+    expect_too_long_result(r, near);
+    hwm = server_status("VmHWM");
+    cr_expect(!CHECK_FREED_MEMORY || hwm - rss1 < 16 * MIB / 1024,
+              "peak memory grew by %ld kB for a %ld kB Parse", hwm - rss1, MAX_MESSAGE / 1024);
+    free(q);
+    r = PQexecParams(big, "SELECT $1::int AS v", 1, NULL, (const char *const[]){"42"}, NULL, NULL,
+                     0);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+    cr_assert_str_eq(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+
+    /* Inside a transaction block it fails the block, as any error does. */
+    exec_ok(big, "BEGIN");
+    exec_ok(big, "CREATE TABLE in_block (a int)");
+    q = padded_select(8 * MIB);
+    cr_assert_eq(PQsendQuery(big, q), 1, "%s", PQerrorMessage(big));
+    free(q);
+    expect_too_long(big, 8 * MIB);
+    cr_assert_eq(PQtransactionStatus(big), PQTRANS_INERROR);
+    r = PQexec(big, "SELECT 1");
+    cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "25P02");
+    PQclear(r);
+    exec_ok(big, "ROLLBACK");
+    cr_assert_eq(value_of(other, "SELECT count(*) FROM cowcat_catalog.tables "
+                                 "WHERE name = 'in_block'"),
+                 0);
 
     /*
      * The connection stays open and idle: it must not keep the 64 MiB it
@@ -282,20 +344,19 @@ Test(server_limits, huge_statement_strings_get_clear_answers_and_bounded_memory)
         PQfinish(more[i]);
 
     /*
-     * One byte over the limit: FATAL 08P01 and the connection is closed. The
-     * server closes with the body unread, so the client may see the reset
-     * before the FATAL (PostgreSQL sends nothing at all here); the server's
-     * log has it either way.
+     * One byte over the limit: FATAL 08P01 and the connection is closed.
+     * The server reads the body before closing, so the client gets the
+     * FATAL rather than a reset (PostgreSQL sends nothing at all here).
+     * libpq keeps a FATAL followed by the close as text only: the verbose
+     * form carries the SQLSTATE.
      */
+    PQsetErrorVerbosity(big, PQERRORS_VERBOSE);
     q = padded_select((size_t)MAX_MESSAGE);
     r = PQexec(big, q);
     free(q);
-    cr_assert_neq(PQresultStatus(r), PGRES_TUPLES_OK);
-    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    if (st != NULL) {
-        cr_expect_str_eq(st, "08P01");
-        cr_expect_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY), "invalid message length");
-    }
+    cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR, "%s", PQerrorMessage(big));
+    cr_expect(strstr(PQerrorMessage(big), "FATAL:  08P01: invalid message length") != NULL,
+              "the client did not get the FATAL: %s", PQerrorMessage(big));
     PQclear(r);
     cr_assert_neq(PQstatus(big), CONNECTION_OK);
     cr_assert(log_has("FATAL:  invalid message length (SQLSTATE 08P01)"), "not in %s", srv.log);
@@ -511,6 +572,75 @@ startup_refused_with(const char *sqlstate, const char *message)
         has_m = has_m || strcmp(in + i, m) == 0;
     }
     return has_c && has_m;
+}
+
+/* Reads from fd into buf (cap bytes) until it holds text, EOF, an error or 10 s; the length. */
+static size_t
+read_until(int fd, char *buf, size_t cap, size_t len, const char *text, size_t text_len)
+{
+    for (;;) {
+        if (memmem(buf, len, text, text_len) != NULL)
+            return len;
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (len == cap || poll(&pf, 1, 10000) <= 0)
+            return len;
+        ssize_t r = recv(fd, buf + len, cap - len, 0);
+        if (r <= 0)
+            return len;
+        len += (size_t)r;
+    }
+}
+
+/*
+ * A client still sending an overlong message when the server answers it is
+ * not reset: the server reads the body (bounded) before closing, so the
+ * client's writes go through and it then reads the FATAL. Closing at once
+ * with input unread resets the connection, and a client whose write fails
+ * (a driver that stops at the error) never sees the FATAL.
+ */
+Test(server_limits, an_overlong_message_gets_its_fatal_without_a_connection_reset)
+{
+    start_server(NULL);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char params[] = "user\0cowcat\0database\0cowcat\0";
+    uint8_t pkt[8 + sizeof params];
+    uint32_t be = htonl((uint32_t)sizeof pkt), proto = htonl(196608);
+    memcpy(pkt, &be, 4);
+    memcpy(pkt + 4, &proto, 4);
+    memcpy(pkt + 8, params, sizeof params);
+    cr_assert_eq(send(fd, pkt, sizeof pkt, MSG_NOSIGNAL), (ssize_t)sizeof pkt);
+    static char in[1 << 16];
+    size_t len = read_until(fd, in, sizeof in, 0, "Z\0\0\0\5I", 6); /* ReadyForQuery */
+    cr_assert(memmem(in, len, "Z\0\0\0\5I", 6) != NULL, "no ReadyForQuery after startup");
+
+    /* a Query one byte over the message limit: its header and the first 256 KiB */
+    size_t part = 256 << 10;
+    char *msg = malloc(5 + part);
+    cr_assert_not_null(msg);
+    memset(msg, 'x', 5 + part);
+    msg[0] = 'Q';
+    be = htonl((uint32_t)(MAX_MESSAGE + 1 + 4));
+    memcpy(msg + 1, &be, 4);
+    cr_assert_eq(send(fd, msg, 5 + part, MSG_NOSIGNAL), (ssize_t)(5 + part));
+    usleep(300 * 1000); /* the server has answered (and, before the fix, closed) by now */
+    ssize_t more = send(fd, msg + 5, part, MSG_NOSIGNAL); /* still sending the body */
+    cr_expect_eq(more, (ssize_t)part,
+                 "the server reset the connection while the client was sending: %s",
+                 more < 0 ? strerror(errno) : "short write");
+    free(msg);
+    len = read_until(fd, in, sizeof in, 0, "Minvalid message length", 23);
+    cr_expect(memmem(in, len, "C08P01", 6) != NULL && memmem(in, len, "SFATAL", 6) != NULL &&
+                  memmem(in, len, "Minvalid message length", 23) != NULL,
+              "the client did not get FATAL 08P01 (%zu bytes read: %s)", len, strerror(errno));
+    close(fd);
+    cr_assert(log_has("FATAL:  invalid message length (SQLSTATE 08P01)"), "not in %s", srv.log);
+    PGconn *other = connect_ok(NULL, false);
+    other_session_works(other, 1);
+    PQfinish(other);
 }
 
 /*

@@ -29,6 +29,9 @@
 #include "base/err.h"
 
 #define PGW_MAX_MESSAGE   (64u << 20) /* a larger frontend message: 08P01, connection closed */
+/* What a Parse body may hold beyond its statement and NUL: a name, 65535 parameter types. */
+#define PGW_PARSE_EXTRA   (512u << 10)
+#define PGW_SKIP_CHUNK    (64u << 10) /* a refused statement is read and dropped in such pieces */
 #define PGW_MAX_STARTUP   10000u      /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
 #define PGW_PROTOCOL_3_0  196608      /* 3 << 16 */
 #define PGW_SSL_REQUEST   80877103
@@ -86,6 +89,12 @@ typedef struct pgw_in {
     size_t off;   /* bytes consumed */
     size_t cap;
     int idle_timeout_ms; /* > 0: waiting longer for a message's first byte is PGW_READ_TIMEOUT */
+    /*
+     * > 0: a Query whose body exceeds statement_limit + 1 bytes, or a Parse
+     * whose body exceeds statement_limit + 2 + PGW_PARSE_EXTRA, is
+     * PGW_READ_STATEMENT_TOO_LONG (only up to the message limit).
+     */
+    size_t statement_limit;
 } pgw_in;
 
 void pgw_in_init(pgw_in *in, int fd);
@@ -96,10 +105,17 @@ typedef enum pgw_read_result {
     PGW_READ_OK = 0,   /* a whole message */
     PGW_READ_EOF,      /* the peer closed between messages */
     PGW_READ_TRUNCATED,/* the peer closed (or failed) in the middle of a message */
-    PGW_READ_TOO_LONG, /* a length over the limit, or under 4 */
+    PGW_READ_TOO_LONG, /* a length over the limit, or under 4: *n the body length it declared */
     PGW_READ_STOP,     /* stop_fd became readable (server shutdown) between messages */
     PGW_READ_NOMEM,
     PGW_READ_TIMEOUT, /* idle_timeout_ms passed with no byte of a new message */
+    /*
+     * A Query or Parse over pgw_in.statement_limit: its body was read and
+     * dropped PGW_SKIP_CHUNK at a time, never held whole; *type is its
+     * type, *n its statement's length (the body's if it has no terminator),
+     * *body NULL. The connection can go on with the next message.
+     */
+    PGW_READ_STATEMENT_TOO_LONG,
 } pgw_read_result;
 
 /*
@@ -111,6 +127,15 @@ typedef enum pgw_read_result {
  */
 pgw_read_result pgw_read_message(pgw_in *in, bool startup, size_t limit, int stop_fd, char *type,
                                  const char **body, size_t *n);
+
+/*
+ * Reads and drops the next n bytes of input (those held first), stopping
+ * early at EOF, an error, stop_fd readable or after timeout_ms. Used before
+ * closing on a message that will not be read (PGW_READ_TOO_LONG): closing a
+ * socket with unread input makes the kernel reset the connection, and the
+ * client would lose the FATAL just sent.
+ */
+void pgw_drain(pgw_in *in, size_t n, int timeout_ms, int stop_fd);
 
 /*
  * Writes all of b to fd (MSG_NOSIGNAL; EINTR retried). Returns false if the
