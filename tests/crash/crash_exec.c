@@ -65,8 +65,7 @@ run_string(crash_run_fn run, void *conn, judge *j, bool *maybe)
 }
 
 int
-crash_exec_txn(crash_run_fn run, void *conn, const cg_txn *t, bool *maybe, char *failure,
-               size_t n)
+crash_exec_txn(crash_run_fn run, void *conn, const cg_txn *t, bool *maybe, char *failure, size_t n)
 {
     judge j = {t, failure, n};
     if (t->form != CG_BLOCK)

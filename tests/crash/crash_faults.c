@@ -54,7 +54,8 @@ cs_inproc_start(cs_run *r)
     cc_err_clear(&e);
     if (srv_server_new(&o, &r->inproc, &e) != CC_OK) {
         printf("FAIL: crash_server seed %llu iteration %d: the in-process server did not start "
-               "on %s: %s\n", (unsigned long long)r->seed, r->iteration, r->dir, e.msg);
+               "on %s: %s\n",
+               (unsigned long long)r->seed, r->iteration, r->dir, e.msg);
         r->inproc = NULL;
         return -1;
     }
@@ -93,8 +94,8 @@ typedef struct scenario {
     persist_io_op op;
     persist_io_fault_kind kind;
     int errnum;
-    uint64_t times;        /* UINT64_MAX: until disarmed */
-    persist_io_op also;    /* a second op failing until disarmed (OP_COUNT: none) */
+    uint64_t times;     /* UINT64_MAX: until disarmed */
+    persist_io_op also; /* a second op failing until disarmed (OP_COUNT: none) */
 } scenario;
 
 static const scenario scenarios[] = {

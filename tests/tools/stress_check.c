@@ -84,8 +84,7 @@ main(int argc, char **argv)
     cowcat *db;
     cowcat_session *s;
     cowcat_error e;
-    if (cowcat_open(&o, &db, &e) != COWCAT_OK ||
-        cowcat_session_open(db, NULL, &s, &e) != COWCAT_OK)
+    if (cowcat_open(&o, &db, &e) != COWCAT_OK || cowcat_session_open(db, NULL, &s, &e) != COWCAT_OK)
         die("open", e.message);
     for (long i = 0; i < tables;) { /* 100 per string: one implicit transaction each */
         char sql[100 * 64];
