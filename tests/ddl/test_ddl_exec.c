@@ -598,6 +598,35 @@ Test(exec, over_limit_creates_fail_with_53400_and_change_nothing)
 
 /* --- disk faults ------------------------------------------------------------------------------ */
 
+/* A file catalog in a fresh directory whose I/O goes through a fault injector. */
+typedef struct fault_fix {
+    char dir[32];
+    persist_io_faults fi;
+} fault_fix;
+
+/* Creates f's directory and opens *dbp on it through f->fi, and a session *sess. */
+static void
+fault_fix_open(fault_fix *f, cowcat **dbp, cowcat_session **sess)
+{
+    snprintf(f->dir, sizeof f->dir, "/tmp/cowcat-exec-XXXXXX");
+    cr_assert_not_null(mkdtemp(f->dir));
+    persist_io_faults_init(&f->fi, persist_io_default());
+    cowcat_options o = {.data_dir = f->dir, .io = &f->fi.io};
+    cowcat_error err;
+    cr_assert_eq(cowcat_open(&o, dbp, &err), COWCAT_OK, "%s", err.message);
+    cr_assert_eq(cowcat_session_open(*dbp, NULL, sess, &err), COWCAT_OK, "%s", err.message);
+}
+
+/* Once the test has closed everything it opened: removes f's directory. */
+static void
+fault_fix_done(fault_fix *f)
+{
+    persist_io_faults_fini(&f->fi);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 /* Is relation name there (through a fresh snapshot of x)? */
 static bool
 has_relation(cowcat_session *x, const char *name)
@@ -613,16 +642,11 @@ has_relation(cowcat_session *x, const char *name)
 
 Test(durable_exec, a_full_disk_fails_the_statement_and_the_handle_goes_on)
 {
-    char dir[] = "/tmp/cowcat-exec-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    persist_io_faults fi;
-    persist_io_faults_init(&fi, persist_io_default());
-    cowcat_options o = {.data_dir = dir, .io = &fi.io};
+    fault_fix f;
     cowcat *d;
     cowcat_session *x;
     cowcat_error err;
-    cr_assert_eq(cowcat_open(&o, &d, &err), COWCAT_OK, "%s", err.message);
-    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    fault_fix_open(&f, &d, &x);
     const struct {
         persist_io_op op;
         persist_io_fault_kind kind;
@@ -638,12 +662,12 @@ Test(durable_exec, a_full_disk_fails_the_statement_and_the_handle_goes_on)
         char sql[64], name[32];
         snprintf(name, sizeof name, "t%zu", i);
         snprintf(sql, sizeof sql, "CREATE TABLE %s (a int)", name);
-        cr_assert_eq(persist_io_faults_arm(&fi, cases[i].op, 1, 1, cases[i].kind, cases[i].errnum),
+        cr_assert_eq(persist_io_faults_arm(&f.fi, cases[i].op, 1, 1, cases[i].kind, cases[i].errnum),
                      0);
         cr_assert_eq(cowcat_exec(x, sql, NULL, NULL, &err), COWCAT_IO, "case %zu", i);
         cr_assert_str_eq(err.sqlstate, cases[i].state, "case %zu: %s", i, err.message);
-        cr_assert_eq(persist_io_faults_fired(&fi), 1);
-        persist_io_faults_disarm(&fi);
+        cr_assert_eq(persist_io_faults_fired(&f.fi), 1);
+        persist_io_faults_disarm(&f.fi);
         cr_assert_eq(cowcat_health(d, &err), COWCAT_OK, "undone: the handle is healthy");
         cr_assert(!has_relation(x, name), "case %zu: the failed CREATE is absent", i);
         cr_assert_eq(cowcat_exec(x, sql, NULL, NULL, &err), COWCAT_OK, "%s", err.message);
@@ -651,7 +675,7 @@ Test(durable_exec, a_full_disk_fails_the_statement_and_the_handle_goes_on)
     cowcat_session_close(x);
     cowcat_close(d);
 
-    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = dir}, &d, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = f.dir}, &d, &err), COWCAT_OK);
     cr_assert_eq(cowcat_check(d, &err), COWCAT_OK, "%s", err.message);
     cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
     for (int i = 0; i < 4; i++) {
@@ -661,30 +685,22 @@ Test(durable_exec, a_full_disk_fails_the_statement_and_the_handle_goes_on)
     }
     cowcat_session_close(x);
     cowcat_close(d);
-    persist_io_faults_fini(&fi);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fault_fix_done(&f);
 }
 
 Test(durable_exec, a_write_that_cannot_be_undone_breaks_the_handle_until_reopened)
 {
-    char dir[] = "/tmp/cowcat-exec-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    persist_io_faults fi;
-    persist_io_faults_init(&fi, persist_io_default());
-    cowcat_options o = {.data_dir = dir, .io = &fi.io};
+    fault_fix f;
     cowcat *d;
     cowcat_session *x;
     cowcat_error err;
-    cr_assert_eq(cowcat_open(&o, &d, &err), COWCAT_OK, "%s", err.message);
-    cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
+    fault_fix_open(&f, &d, &x);
     cr_assert_eq(cowcat_exec(x, "CREATE TABLE kept (a int)", NULL, NULL, &err), COWCAT_OK);
     /* the fdatasync fails and so does the truncation that would undo the frame */
-    persist_io_faults_arm(&fi, PERSIST_IO_FDATASYNC, 1, 1, PERSIST_FAULT_ERRNO, EIO);
-    persist_io_faults_arm(&fi, PERSIST_IO_FTRUNCATE, 1, UINT64_MAX, PERSIST_FAULT_ERRNO, EIO);
+    persist_io_faults_arm(&f.fi, PERSIST_IO_FDATASYNC, 1, 1, PERSIST_FAULT_ERRNO, EIO);
+    persist_io_faults_arm(&f.fi, PERSIST_IO_FTRUNCATE, 1, UINT64_MAX, PERSIST_FAULT_ERRNO, EIO);
     cr_assert_eq(cowcat_exec(x, "CREATE TABLE maybe (a int)", NULL, NULL, &err), COWCAT_IO);
-    persist_io_faults_disarm(&fi);
+    persist_io_faults_disarm(&f.fi);
     cr_assert_eq(cowcat_health(d, &err), COWCAT_IO);
     cr_assert_str_eq(err.sqlstate, "58030");
     cr_assert(strstr(err.message, "unusable") != NULL, "%s", err.message);
@@ -697,7 +713,7 @@ Test(durable_exec, a_write_that_cannot_be_undone_breaks_the_handle_until_reopene
     cowcat_close(d);
 
     /* the reopen recovers: what was acknowledged is there, the failed one is all or nothing */
-    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = dir}, &d, &err), COWCAT_OK);
+    cr_assert_eq(cowcat_open(&(cowcat_options){.data_dir = f.dir}, &d, &err), COWCAT_OK);
     cr_assert_eq(cowcat_health(d, &err), COWCAT_OK);
     cr_assert_eq(cowcat_check(d, &err), COWCAT_OK, "%s", err.message);
     cr_assert_eq(cowcat_session_open(d, NULL, &x, &err), COWCAT_OK);
@@ -706,8 +722,5 @@ Test(durable_exec, a_write_that_cannot_be_undone_breaks_the_handle_until_reopene
     cr_assert_eq(cowcat_exec(x, "CREATE TABLE later (a int)", NULL, NULL, &err), COWCAT_OK);
     cowcat_session_close(x);
     cowcat_close(d);
-    persist_io_faults_fini(&fi);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fault_fix_done(&f);
 }
