@@ -33,9 +33,12 @@
  * Readers never take the slot: they pin the published version
  * (cat_state_acquire under a pmap_reader; exec.c).
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "internal.h"
@@ -224,16 +227,84 @@ slot_free_locked(cowcat *db)
         pthread_cond_broadcast(&db->cond);
 }
 
-void
-ddl__slot_acquire(cowcat *db)
+/* How long a statement may wait for the slot (lock_timeout, statement_timeout). */
+typedef struct wait_limit {
+    bool set;              /* false: wait for ever */
+    bool statement;        /* statement_timeout is the nearer one */
+    struct timespec until; /* CLOCK_REALTIME, the clock of the engine's condition variables */
+} wait_limit;
+
+/* A duration setting of s in ms (0: unset or off). */
+static int64_t
+setting_ms(cowcat_session *s, const char *name)
 {
+    int64_t ms = 0;
+    const char *v = cowcat_session_setting(s, name);
+    return v != NULL && cowcat_duration_ms(v, &ms) && ms > 0 ? ms : 0;
+}
+
+/* The limit of a wait that starts now for c's statement. */
+static wait_limit
+wait_limit_of(const ddl_ctx *c)
+{
+    wait_limit w = {0};
+    int64_t lock_ms = setting_ms(c->s, "lock_timeout");
+    int64_t stmt_ms = setting_ms(c->s, "statement_timeout");
+    int64_t left_ns = INT64_MAX;
+    if (lock_ms > 0)
+        left_ns = lock_ms * 1000000;
+    if (stmt_ms > 0) {
+        int64_t stmt_left = stmt_ms * 1000000 - (int64_t)(ddl__now_ns() - c->start_ns);
+        if (stmt_left < left_ns) {
+            left_ns = stmt_left > 0 ? stmt_left : 0;
+            w.statement = true;
+        }
+    }
+    if (left_ns == INT64_MAX)
+        return w;
+    w.set = true;
+    clock_gettime(CLOCK_REALTIME, &w.until);
+    int64_t ns = (int64_t)w.until.tv_nsec + left_ns % 1000000000;
+    w.until.tv_sec += (time_t)(left_ns / 1000000000 + ns / 1000000000);
+    w.until.tv_nsec = (long)(ns % 1000000000);
+    return w;
+}
+
+/* Waits on cond (db->lock held) within w; false once w has passed. */
+static bool
+wait_within(pthread_cond_t *cond, pthread_mutex_t *lock, const wait_limit *w)
+{
+    if (!w->set) {
+        pthread_cond_wait(cond, lock);
+        return true;
+    }
+    return pthread_cond_timedwait(cond, lock, &w->until) != ETIMEDOUT;
+}
+
+static cc_code
+wait_expired(const wait_limit *w, cc_err *err)
+{
+    if (w->statement)
+        return cc_err_set_state(err, CC_CONFLICT, "57014",
+                                "canceling statement due to statement timeout");
+    return cc_err_set_state(err, CC_CONFLICT, "55P03", "canceling statement due to lock timeout");
+}
+
+cc_code
+ddl__slot_acquire(ddl_ctx *c, cc_err *err)
+{
+    cowcat *db = c->s->db;
+    wait_limit w = wait_limit_of(c);
+    bool expired = false;
     pthread_mutex_lock(&db->lock);
     db->slot_waiters++;
-    while (db->slot_busy)
-        pthread_cond_wait(&db->cond, &db->lock);
+    while (db->slot_busy && !expired)
+        expired = !wait_within(&db->cond, &db->lock, &w) && db->slot_busy;
     db->slot_waiters--;
-    db->slot_busy = true;
+    if (!expired)
+        db->slot_busy = true;
     pthread_mutex_unlock(&db->lock);
+    return expired ? wait_expired(&w, err) : CC_OK;
 }
 
 void
@@ -344,6 +415,29 @@ run_group(cowcat *db, ddl_request *group)
     }
 }
 
+/*
+ * Takes req out of the queue if no leader has taken it yet (db->lock held);
+ * false if it is not there (a group is running it).
+ */
+static bool
+unqueue(cowcat *db, ddl_request *req)
+{
+    ddl_request *prev = NULL;
+    for (ddl_request *r = db->queue_head; r != NULL; prev = r, r = r->next) {
+        if (r != req)
+            continue;
+        if (prev != NULL)
+            prev->next = r->next;
+        else
+            db->queue_head = r->next;
+        if (db->queue_tail == r)
+            db->queue_tail = prev;
+        r->next = NULL;
+        return true;
+    }
+    return false;
+}
+
 cc_code
 ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
 {
@@ -351,6 +445,7 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     ddl_request req = {.ctx = c, .stmt = stmt, .notice_base = c->nnotices};
     pthread_cond_init(&req.cond, NULL);
 
+    wait_limit w = wait_limit_of(c);
     pthread_mutex_lock(&db->lock);
     if (db->queue_tail != NULL)
         db->queue_tail->next = &req;
@@ -359,7 +454,11 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     db->queue_tail = &req;
     while (!req.done) {
         if (db->slot_busy) {
-            pthread_cond_wait(&req.cond, &db->lock);
+            if (!wait_within(&req.cond, &db->lock, &w) && !req.done && unqueue(db, &req)) {
+                pthread_mutex_unlock(&db->lock); /* still queued: no leader has it */
+                pthread_cond_destroy(&req.cond);
+                return wait_expired(&w, err);
+            }
             continue;
         }
         /* Lead: take the slot and everything queued (our request among it). */

@@ -299,7 +299,9 @@ run_block_write(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
 {
     cowcat_session *s = c->s;
     if (s->txn == NULL) {
-        ddl__slot_acquire(s->db);
+        cc_code wrc = ddl__slot_acquire(c, err);
+        if (wrc != CC_OK)
+            return wrc;
         s->holds_slot = true;
         cat_actor actor = {.user = s->user};
         cc_code rc = cat_txn_begin(s->db->cat, &actor, &s->txn, err);
@@ -428,6 +430,7 @@ run_one(ddl_ctx *c, const char *text, bool many, cc_err *err)
 {
     cowcat_session *s = c->s;
     atomic_fetch_add_explicit(&s->db->statements, 1, memory_order_relaxed);
+    c->start_ns = ddl__now_ns();
 
     /* cowcat's SHOW forms first: PostgreSQL's grammar rejects them. */
     const char *word = text;

@@ -113,15 +113,23 @@ cc_code ddl__engine_open(const cowcat_options *opts, cowcat **out, cc_err *err);
 cc_code ddl__engine_health(cowcat *db, cc_err *err);
 /* Closes what ddl__engine_open opened and frees db (NULL allowed). */
 void ddl__engine_close(cowcat *db);
-/* Takes the write slot (waits while a leader or a block holds it) / gives it back. */
-void ddl__slot_acquire(cowcat *db);
+/*
+ * Takes the write slot for c's statement, waiting while a leader or a block
+ * holds it — at most as long as the session's lock_timeout (from now) and
+ * statement_timeout (from the statement's start) allow: then 55P03
+ * `canceling statement due to lock timeout` / 57014 `canceling statement due
+ * to statement timeout`, and nothing was taken. ddl__slot_release gives it back.
+ */
+typedef struct ddl_ctx ddl_ctx;
+cc_code ddl__slot_acquire(ddl_ctx *c, cc_err *err);
 void ddl__slot_release(cowcat *db);
 /*
  * Runs one write statement in autocommit through group commit: returns
  * when its group committed (or it failed). c's tag and notices are filled
- * by whichever thread led the group.
+ * by whichever thread led the group. While it is queued behind a busy slot
+ * the session's lock_timeout / statement_timeout apply as in
+ * ddl__slot_acquire; once a leader has taken it, it runs to the end.
  */
-typedef struct ddl_ctx ddl_ctx;
 cc_code ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err);
 /* Hands one commit's changes to the subscribers (api.c; sub_lock held). */
 void ddl__notify(cowcat *db, const cat_change *changes, size_t n);
@@ -216,6 +224,7 @@ struct ddl_ctx {
     size_t nnotices;
     int errpos; /* 1-based position in sql of the failure (0: none), see ddl__at */
     uint64_t apply_ns; /* time spent in catalog ops (ddl__apply) by the statement */
+    uint64_t start_ns; /* when the statement started (statement_timeout counts from it) */
 
     const cowcat_callbacks *cb; /* reads: rows go straight out */
     void *cb_arg;

@@ -12,14 +12,21 @@
  *     order, into a fresh catalog gives the same fingerprint;
  *   - group commit happened (fewer durable commits than statements) when the
  *     threads overlapped.
+ * Meanwhile a blocker session keeps opening a block that holds the write
+ * slot for a few milliseconds and rolls it back, and the odd-numbered
+ * workers run with lock_timeout = 1ms: their writes that wait longer fail
+ * with 55P03 — whether still queued for group commit or about to start —
+ * and the replay shows that such a write did nothing.
  * A plain main (not Criterion) so it also runs under TSan.
  *
  *   stress_ddl_concurrent [threads] [statements per thread] [seed]
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cowcat.h"
 
@@ -36,6 +43,7 @@ typedef struct worker {
     done_stmt *done;
     size_t ndone;
     int errors;
+    int timeouts;   /* 55P03: waited for the slot longer than lock_timeout */
     int unexpected; /* errors with an SQLSTATE this workload cannot produce */
 } worker;
 
@@ -54,8 +62,8 @@ next_rand(uint64_t *s)
 static int
 expected_state(const char *st)
 {
-    static const char *const ok[] = {"42P07", "42P01", "2BP01", "42809", "42701", "42703",
-                                     "42704", "42710", "40001"};
+    static const char *const ok[] = {"42P07", "42P01", "2BP01", "42809", "42701",
+                                     "42703", "42704", "42710", "40001"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         if (strcmp(st, ok[i]) == 0)
             return 1;
@@ -107,6 +115,11 @@ run(void *arg)
         w->unexpected++;
         return NULL;
     }
+    if (w->id % 2 == 1 &&
+        cowcat_exec(s, "SET lock_timeout = '1ms'", NULL, NULL, &err) != COWCAT_OK) {
+        fprintf(stderr, "worker %d: SET lock_timeout: %s\n", w->id, err.message);
+        w->unexpected++;
+    }
     uint64_t r = w->seed;
     for (int i = 0; i < w->n; i++) {
         char sql[160];
@@ -117,12 +130,52 @@ run(void *arg)
             w->ndone++;
         } else {
             w->errors++;
-            if (!expected_state(err.sqlstate)) {
+            if (w->id % 2 == 1 && strcmp(err.sqlstate, "55P03") == 0) {
+                w->timeouts++;
+            } else if (!expected_state(err.sqlstate)) {
                 fprintf(stderr, "worker %d: unexpected error %s: %s (%s)\n", w->id, err.sqlstate,
                         err.message, sql);
                 w->unexpected++;
             }
         }
+    }
+    cowcat_session_close(s);
+    return NULL;
+}
+
+/* Holds the write slot in a block for ~2 ms at a time (rolled back: no trace) until stop. */
+typedef struct blocker {
+    cowcat *db;
+    atomic_bool stop;
+    long blocks;
+    int unexpected;
+} blocker;
+
+static void *
+block_main(void *arg)
+{
+    blocker *b = arg;
+    cowcat_session *s;
+    cowcat_error err;
+    if (cowcat_session_open(b->db, NULL, &s, &err) != COWCAT_OK) {
+        b->unexpected++;
+        return NULL;
+    }
+    const struct timespec hold = {0, 2000000}, gap = {0, 1000000};
+    while (!atomic_load(&b->stop)) {
+        /* the block's first write takes the slot; it is held until ROLLBACK */
+        cowcat_code rc = cowcat_exec(s, "BEGIN; CREATE SCHEMA blocker_scratch", NULL, NULL, &err);
+        if (rc == COWCAT_OK) {
+            nanosleep(&hold, NULL);
+            rc = cowcat_exec(s, "ROLLBACK", NULL, NULL, &err);
+        }
+        if (rc != COWCAT_OK) {
+            fprintf(stderr, "blocker: %s %s\n", err.sqlstate, err.message);
+            b->unexpected++;
+            break;
+        }
+        b->blocks++;
+        nanosleep(&gap, NULL);
     }
     cowcat_session_close(s);
     return NULL;
@@ -165,19 +218,29 @@ main(int argc, char **argv)
     }
     worker *w = calloc((size_t)threads, sizeof *w);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+    blocker blk = {.db = db};
+    pthread_t blk_tid;
+    if (pthread_create(&blk_tid, NULL, block_main, &blk) != 0) {
+        fprintf(stderr, "pthread_create: blocker\n");
+        return 1;
+    }
     for (int i = 0; i < threads; i++) {
         w[i] = (worker){.db = db, .id = i, .n = per, .seed = seed * 7919 + (uint64_t)i + 1};
         w[i].done = calloc((size_t)per, sizeof *w[i].done);
         pthread_create(&tid[i], NULL, run, &w[i]);
     }
     size_t total = 0;
-    int unexpected = 0, errors = 0;
+    int unexpected = 0, errors = 0, timeouts = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
         total += w[i].ndone;
         unexpected += w[i].unexpected;
         errors += w[i].errors;
+        timeouts += w[i].timeouts;
     }
+    atomic_store(&blk.stop, true);
+    pthread_join(blk_tid, NULL);
+    unexpected += blk.unexpected;
     int fail = unexpected > 0;
     if (cowcat_check(db, &err) != COWCAT_OK) {
         fprintf(stderr, "FAIL: check after the concurrent run: %s\n", err.message);
@@ -185,10 +248,11 @@ main(int argc, char **argv)
     }
     cowcat_stats st;
     cowcat_stats_get(db, &st);
-    printf("  %zu statements committed, %d failed; %llu durable commits, %llu groups, "
-           "largest group %llu, %llu objects\n",
-           total, errors, (unsigned long long)st.commits, (unsigned long long)st.groups,
-           (unsigned long long)st.max_group, (unsigned long long)st.objects);
+    printf("  %zu statements committed, %d failed (%d of them lock timeouts while %ld blocks held "
+           "the slot); %llu durable commits, %llu groups, largest group %llu, %llu objects\n",
+           total, errors, timeouts, blk.blocks, (unsigned long long)st.commits,
+           (unsigned long long)st.groups, (unsigned long long)st.max_group,
+           (unsigned long long)st.objects);
 
     /* Serial replay in commit order. */
     done_stmt *all = calloc(total ? total : 1, sizeof *all);

@@ -456,6 +456,58 @@ Test(exec, subscribers_get_one_change_list_per_commit)
     cr_assert_str_eq(o.buf, "+public.a;|-public.a;+public.c;+public.b;|");
 }
 
+/* --- waiting for the write slot: lock_timeout, statement_timeout ---------------------------- */
+
+/* Runs sql in session x expecting the error state; returns nothing. */
+static void
+fails_with(cowcat_session *x, const char *sql, const char *state)
+{
+    cowcat_error err;
+    cr_assert_neq(cowcat_exec(x, sql, NULL, NULL, &err), COWCAT_OK, "%s succeeded", sql);
+    cr_assert_str_eq(err.sqlstate, state, "%s: %s %s", sql, err.sqlstate, err.message);
+    cr_assert(strstr(err.message, "canceling statement due to") != NULL, "%s", err.message);
+}
+
+/*
+ * While s holds the write slot in an open block, another session's write
+ * waits at most its lock_timeout / statement_timeout (55P03 / 57014, with
+ * nothing done), both as a group-committed statement and as a block's first
+ * write (which fails the block); without a timeout it would wait for s.
+ */
+Test(exec, a_write_waiting_for_the_slot_ends_at_lock_timeout_or_statement_timeout)
+{
+    cowcat_session *x;
+    cowcat_error err;
+    cr_assert_eq(cowcat_session_open(db, NULL, &x, &err), COWCAT_OK);
+    ok("BEGIN");
+    ok("CREATE TABLE held (a int)"); /* s holds the slot until its block ends */
+
+    cr_assert_eq(cowcat_exec(x, "SET lock_timeout = '50ms'", NULL, NULL, &err), COWCAT_OK);
+    fails_with(x, "CREATE TABLE waiting (a int)", "55P03");
+    cr_assert_eq(cowcat_exec(x, "BEGIN", NULL, NULL, &err), COWCAT_OK);
+    fails_with(x, "CREATE TABLE in_block (a int)", "55P03");
+    cr_assert_eq(cowcat_session_status(x), COWCAT_TXN_FAILED, "the error failed x's block");
+    cr_assert_eq(cowcat_exec(x, "ROLLBACK", NULL, NULL, &err), COWCAT_OK);
+
+    cr_assert_eq(cowcat_exec(x, "SET lock_timeout = 0; SET statement_timeout = '50ms'", NULL,
+                             NULL, &err),
+                 COWCAT_OK);
+    fails_with(x, "CREATE TABLE waiting (a int)", "57014");
+    /* the nearer of the two wins */
+    cr_assert_eq(cowcat_exec(x, "SET lock_timeout = '20ms'", NULL, NULL, &err), COWCAT_OK);
+    fails_with(x, "CREATE TABLE waiting (a int)", "55P03");
+
+    ok("COMMIT");
+    cr_assert(has("held"));
+    cr_assert(!has("waiting") && !has("in_block"), "a timed-out write did nothing");
+    /* the slot is free: the same statement now runs within its timeouts */
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE waiting (a int)", NULL, NULL, &err), COWCAT_OK,
+                 "%s", err.message);
+    cr_assert(has("waiting"));
+    cowcat_session_close(x);
+    cr_assert_eq(cowcat_check(db, &err), COWCAT_OK, "%s", err.message);
+}
+
 /* --- restart ---------------------------------------------------------------------------------- */
 
 Test(durable_exec, acknowledged_ddl_survives_a_reopen)
