@@ -215,6 +215,17 @@ cowcat_txn_status cowcat_session_status(const cowcat_session *s);
 void cowcat_session_fail_block(cowcat_session *s);
 
 /*
+ * Cancels what s is running, from any thread (cowcatd: a CancelRequest): a
+ * write waiting for the write slot — behind another session's block, or
+ * queued for group commit — fails with 57014 `canceling statement due to
+ * user request` and does nothing (inside a block, the block fails). A
+ * statement that already has the slot runs to the end (DDL takes
+ * microseconds); a cancel with nothing waiting is forgotten when s starts
+ * its next cowcat_exec. s must stay open for the call. Thread-safe.
+ */
+void cowcat_session_cancel(cowcat_session *s);
+
+/*
  * The commit sequence number of the session's last committed write
  * statement (0: none yet). Committed write statements are numbered 1, 2, ...
  * in commit order across all sessions (within a group commit or a block, in

@@ -270,20 +270,31 @@ wait_limit_of(const ddl_ctx *c)
     return w;
 }
 
-/* Waits on cond (db->lock held) within w; false once w has passed. */
-static bool
-wait_within(pthread_cond_t *cond, pthread_mutex_t *lock, const wait_limit *w)
+typedef enum wait_end { WAIT_WOKEN, WAIT_EXPIRED, WAIT_CANCELLED } wait_end;
+
+/*
+ * One sleep on cond (db->lock held) within w, unless s (NULL: not
+ * cancellable) was cancelled (cowcat_session_cancel wakes the sleeper).
+ */
+static wait_end
+wait_step(pthread_cond_t *cond, pthread_mutex_t *lock, const wait_limit *w, cowcat_session *s)
 {
-    if (!w->set) {
+    if (s != NULL && atomic_load(&s->cancel))
+        return WAIT_CANCELLED;
+    if (!w->set)
         pthread_cond_wait(cond, lock);
-        return true;
-    }
-    return pthread_cond_timedwait(cond, lock, &w->until) != ETIMEDOUT;
+    else if (pthread_cond_timedwait(cond, lock, &w->until) == ETIMEDOUT)
+        return WAIT_EXPIRED;
+    return s != NULL && atomic_load(&s->cancel) ? WAIT_CANCELLED : WAIT_WOKEN;
 }
 
+/* The error that ends a wait. */
 static cc_code
-wait_expired(const wait_limit *w, cc_err *err)
+wait_error(wait_end why, const wait_limit *w, cc_err *err)
 {
+    if (why == WAIT_CANCELLED)
+        return cc_err_set_state(err, CC_CONFLICT, "57014",
+                                "canceling statement due to user request");
     if (w->statement)
         return cc_err_set_state(err, CC_CONFLICT, "57014",
                                 "canceling statement due to statement timeout");
@@ -295,16 +306,18 @@ ddl__slot_acquire(ddl_ctx *c, cc_err *err)
 {
     cowcat *db = c->s->db;
     wait_limit w = wait_limit_of(c);
-    bool expired = false;
+    wait_end why = WAIT_WOKEN;
     pthread_mutex_lock(&db->lock);
-    db->slot_waiters++;
-    while (db->slot_busy && !expired)
-        expired = !wait_within(&db->cond, &db->lock, &w) && db->slot_busy;
+    db->slot_waiters++; /* cowcat_session_cancel and slot_free_locked broadcast db->cond */
+    while (db->slot_busy && why == WAIT_WOKEN)
+        why = wait_step(&db->cond, &db->lock, &w, c->s);
     db->slot_waiters--;
-    if (!expired)
+    if (!db->slot_busy) /* free after all: take it */
+        why = WAIT_WOKEN;
+    if (why == WAIT_WOKEN)
         db->slot_busy = true;
     pthread_mutex_unlock(&db->lock);
-    return expired ? wait_expired(&w, err) : CC_OK;
+    return why == WAIT_WOKEN ? CC_OK : wait_error(why, &w, err);
 }
 
 void
@@ -452,13 +465,21 @@ ddl__engine_submit(ddl_ctx *c, const PgQuery__Node *stmt, cc_err *err)
     else
         db->queue_head = &req;
     db->queue_tail = &req;
+    cowcat_session *cancellable = c->s; /* NULL once a leader has taken req */
     while (!req.done) {
         if (db->slot_busy) {
-            if (!wait_within(&req.cond, &db->lock, &w) && !req.done && unqueue(db, &req)) {
-                pthread_mutex_unlock(&db->lock); /* still queued: no leader has it */
+            c->s->wait_cond = &req.cond; /* what cowcat_session_cancel signals */
+            wait_end why = wait_step(&req.cond, &db->lock, &w, cancellable);
+            c->s->wait_cond = NULL;
+            if (why == WAIT_WOKEN || req.done)
+                continue;
+            if (unqueue(db, &req)) { /* still queued: no leader has it */
+                pthread_mutex_unlock(&db->lock);
                 pthread_cond_destroy(&req.cond);
-                return wait_expired(&w, err);
+                return wait_error(why, &w, err);
             }
+            cancellable = NULL; /* a group is running it: wait for its end */
+            w.set = false;
             continue;
         }
         /* Lead: take the slot and everything queued (our request among it). */

@@ -418,6 +418,20 @@ fail_block(cowcat_session *s)
 }
 
 void
+cowcat_session_cancel(cowcat_session *s)
+{
+    if (s == NULL)
+        return;
+    cowcat *db = s->db;
+    atomic_store(&s->cancel, true); /* before the lock: a waiter checks it under the lock */
+    pthread_mutex_lock(&db->lock);
+    pthread_cond_broadcast(&db->cond);
+    if (s->wait_cond != NULL)
+        pthread_cond_signal(s->wait_cond);
+    pthread_mutex_unlock(&db->lock);
+}
+
+void
 cowcat_session_fail_block(cowcat_session *s)
 {
     if (s != NULL)
@@ -515,6 +529,7 @@ cowcat_exec(cowcat_session *s, const char *sql, const cowcat_callbacks *cb, void
         return ddl__api_error(err, CC_INVALID, "22023", "cowcat_exec: NULL argument");
     if (err != NULL)
         memset(err, 0, sizeof *err);
+    atomic_store(&s->cancel, false); /* a cancel is for the statement running when it came */
     ddl_ctx c = {.s = s, .sql = sql, .cb = cb, .cb_arg = arg};
     cc_err e;
     cc_err_clear(&e);

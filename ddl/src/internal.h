@@ -189,6 +189,8 @@ struct cowcat_session {
     cowcat_txn_status status; /* I / T / E */
     bool implicit;            /* the block is the implicit one of a multi-statement string */
     bool holds_slot;          /* the session holds the engine's write slot (txn != NULL) */
+    atomic_bool cancel;       /* cowcat_session_cancel: end the current wait (cleared per exec) */
+    pthread_cond_t *wait_cond; /* what a queued write sleeps on (db->lock), for the cancel */
     cat_txn *txn;             /* the block's catalog transaction, once it wrote */
     pmap_reader *reader;      /* pins versions for this session's reads */
     uint64_t last_commit;     /* commit sequence number of its last committed write */

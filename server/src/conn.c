@@ -3,8 +3,9 @@
  * simple query protocol, and the dispatch of every frontend message.
  *
  *   accept ─> startup packet ─┬─ SSLRequest / GSSENCRequest: 'N', read again
- *                             ├─ CancelRequest: logged, closed (statements are
- *                             │  short and run to completion)
+ *                             ├─ CancelRequest: the connection with that
+ *                             │  pid and key has its waiting write cancelled
+ *                             │  (cowcat_session_cancel); closed, no answer
  *                             └─ 3.0: user, database, settings
  *             ─> port rules (cowcat_system only on the internal port, and
  *                only it) ─> connection limit (53300) ─> trust | SCRAM
@@ -425,12 +426,21 @@ startup(srv_conn *c, conn_state *cs, bool *admitted)
         }
         break;
     }
-    if (code == PGW_CANCEL_REQUEST) {
+    if (code == PGW_CANCEL_REQUEST) { /* no answer either way, as in PostgreSQL */
         int32_t pid = 0, key = 0;
         pgw_get_i32(&r, &pid);
         pgw_get_i32(&r, &key);
-        srv__log(s, SRV_LOG_INFO, c->pid,
-                 "cancel request for connection %d ignored: statements run to completion", pid);
+        bool found = false;
+        pthread_mutex_lock(&s->lock);
+        for (srv_conn *t = s->conns; t != NULL && !found; t = t->next) {
+            if ((int32_t)t->pid != pid || t->key != key || t->cancel_target == NULL)
+                continue;
+            cowcat_session_cancel(t->cancel_target);
+            found = true;
+        }
+        pthread_mutex_unlock(&s->lock);
+        srv__log(s, SRV_LOG_INFO, c->pid, "cancel request for connection %d%s", pid,
+                 found ? "" : ": no such connection (or a wrong key)");
         return false;
     }
     if ((code >> 16) != 3)
@@ -508,6 +518,9 @@ startup(srv_conn *c, conn_state *cs, bool *admitted)
         pgw_flush(c->fd, &c->out);
         return false;
     }
+    pthread_mutex_lock(&s->lock);
+    c->cancel_target = c->session;
+    pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < nset; i++)
         if (!startup_setting(c, names[i], values[i]))
             return false;
@@ -781,6 +794,9 @@ srv__conn_main(void *arg)
 
     bool in_block = c->session != NULL && cowcat_session_status(c->session) != COWCAT_TXN_IDLE;
     srv__extended_reset(c);
+    pthread_mutex_lock(&s->lock); /* no CancelRequest reaches the session from here on */
+    c->cancel_target = NULL;
+    pthread_mutex_unlock(&s->lock);
     cowcat_session_close(c->session); /* rolls back an open block */
     c->session = NULL;
     close(c->fd);

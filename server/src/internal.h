@@ -103,6 +103,7 @@ typedef struct srv_conn {
     char user[64];
     char database[64];
     cowcat_session *session;
+    cowcat_session *cancel_target; /* session while it is open; s->lock: CancelRequest's view */
     pgw_in in;
     pgw_buf out;
     srv_stmt *stmts;

@@ -16,7 +16,9 @@
  * slot for a few milliseconds and rolls it back, and the odd-numbered
  * workers run with lock_timeout = 1ms: their writes that wait longer fail
  * with 55P03 — whether still queued for group commit or about to start —
- * and the replay shows that such a write did nothing.
+ * and while it holds the slot the blocker cancels one worker's statement
+ * (cowcat_session_cancel: 57014 if it was waiting); the replay shows that
+ * every timed-out or cancelled write did nothing.
  * A plain main (not Criterion) so it also runs under TSan.
  *
  *   stress_ddl_concurrent [threads] [statements per thread] [seed]
@@ -43,8 +45,11 @@ typedef struct worker {
     done_stmt *done;
     size_t ndone;
     int errors;
-    int timeouts;   /* 55P03: waited for the slot longer than lock_timeout */
-    int unexpected; /* errors with an SQLSTATE this workload cannot produce */
+    int timeouts;         /* 55P03: waited for the slot longer than lock_timeout */
+    int cancels;          /* 57014: cancelled by the blocker while waiting */
+    int unexpected;       /* errors with an SQLSTATE this workload cannot produce */
+    pthread_mutex_t mu;   /* guards live */
+    cowcat_session *live; /* the worker's session while it is open (for the canceller) */
 } worker;
 
 #define NAMES 24
@@ -115,6 +120,9 @@ run(void *arg)
         w->unexpected++;
         return NULL;
     }
+    pthread_mutex_lock(&w->mu);
+    w->live = s;
+    pthread_mutex_unlock(&w->mu);
     if (w->id % 2 == 1 &&
         cowcat_exec(s, "SET lock_timeout = '1ms'", NULL, NULL, &err) != COWCAT_OK) {
         fprintf(stderr, "worker %d: SET lock_timeout: %s\n", w->id, err.message);
@@ -132,6 +140,8 @@ run(void *arg)
             w->errors++;
             if (w->id % 2 == 1 && strcmp(err.sqlstate, "55P03") == 0) {
                 w->timeouts++;
+            } else if (strcmp(err.sqlstate, "57014") == 0) {
+                w->cancels++;
             } else if (!expected_state(err.sqlstate)) {
                 fprintf(stderr, "worker %d: unexpected error %s: %s (%s)\n", w->id, err.sqlstate,
                         err.message, sql);
@@ -139,6 +149,9 @@ run(void *arg)
             }
         }
     }
+    pthread_mutex_lock(&w->mu);
+    w->live = NULL;
+    pthread_mutex_unlock(&w->mu);
     cowcat_session_close(s);
     return NULL;
 }
@@ -149,7 +162,19 @@ typedef struct blocker {
     atomic_bool stop;
     long blocks;
     int unexpected;
+    worker *w; /* whose statements it cancels, one per block in turn */
+    int nw;
 } blocker;
+
+/* Cancels what worker w runs, if its session is open. */
+static void
+cancel_worker(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->live != NULL)
+        cowcat_session_cancel(w->live);
+    pthread_mutex_unlock(&w->mu);
+}
 
 static void *
 block_main(void *arg)
@@ -167,6 +192,7 @@ block_main(void *arg)
         cowcat_code rc = cowcat_exec(s, "BEGIN; CREATE SCHEMA blocker_scratch", NULL, NULL, &err);
         if (rc == COWCAT_OK) {
             nanosleep(&hold, NULL);
+            cancel_worker(&b->w[b->blocks % b->nw]);
             rc = cowcat_exec(s, "ROLLBACK", NULL, NULL, &err);
         }
         if (rc != COWCAT_OK) {
@@ -218,25 +244,29 @@ main(int argc, char **argv)
     }
     worker *w = calloc((size_t)threads, sizeof *w);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-    blocker blk = {.db = db};
+    for (int i = 0; i < threads; i++) {
+        w[i] = (worker){.db = db, .id = i, .n = per, .seed = seed * 7919 + (uint64_t)i + 1};
+        pthread_mutex_init(&w[i].mu, NULL);
+    }
+    blocker blk = {.db = db, .w = w, .nw = threads};
     pthread_t blk_tid;
     if (pthread_create(&blk_tid, NULL, block_main, &blk) != 0) {
         fprintf(stderr, "pthread_create: blocker\n");
         return 1;
     }
     for (int i = 0; i < threads; i++) {
-        w[i] = (worker){.db = db, .id = i, .n = per, .seed = seed * 7919 + (uint64_t)i + 1};
         w[i].done = calloc((size_t)per, sizeof *w[i].done);
         pthread_create(&tid[i], NULL, run, &w[i]);
     }
     size_t total = 0;
-    int unexpected = 0, errors = 0, timeouts = 0;
+    int unexpected = 0, errors = 0, timeouts = 0, cancels = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
         total += w[i].ndone;
         unexpected += w[i].unexpected;
         errors += w[i].errors;
         timeouts += w[i].timeouts;
+        cancels += w[i].cancels;
     }
     atomic_store(&blk.stop, true);
     pthread_join(blk_tid, NULL);
@@ -248,9 +278,10 @@ main(int argc, char **argv)
     }
     cowcat_stats st;
     cowcat_stats_get(db, &st);
-    printf("  %zu statements committed, %d failed (%d of them lock timeouts while %ld blocks held "
-           "the slot); %llu durable commits, %llu groups, largest group %llu, %llu objects\n",
-           total, errors, timeouts, blk.blocks, (unsigned long long)st.commits,
+    printf("  %zu statements committed, %d failed (%d lock timeouts and %d cancels while %ld "
+           "blocks held the slot); %llu durable commits, %llu groups, largest group %llu, %llu "
+           "objects\n",
+           total, errors, timeouts, cancels, blk.blocks, (unsigned long long)st.commits,
            (unsigned long long)st.groups, (unsigned long long)st.max_group,
            (unsigned long long)st.objects);
 

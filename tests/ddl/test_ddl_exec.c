@@ -5,6 +5,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,6 +508,64 @@ Test(exec, a_write_waiting_for_the_slot_ends_at_lock_timeout_or_statement_timeou
     cr_assert(has("waiting"));
     cowcat_session_close(x);
     cr_assert_eq(cowcat_check(db, &err), COWCAT_OK, "%s", err.message);
+}
+
+typedef struct waiter {
+    cowcat_session *x;
+    const char *sql;
+    cowcat_code rc;
+    cowcat_error err;
+    atomic_bool done;
+} waiter;
+
+static void *
+waiter_main(void *arg)
+{
+    waiter *w = arg;
+    w->rc = cowcat_exec(w->x, w->sql, NULL, NULL, &w->err);
+    atomic_store(&w->done, true);
+    return NULL;
+}
+
+/*
+ * cowcat_session_cancel from another thread ends a write waiting for the
+ * slot with 57014 (as a group-commit request, and as a block's first
+ * write), and the write did nothing. A cancel that lands before the wait
+ * starts is forgotten, so it is repeated until the waiter is done (bounded,
+ * so a lost cancel fails rather than hangs).
+ */
+Test(exec, cowcat_session_cancel_ends_a_write_waiting_for_the_slot)
+{
+    cowcat_session *x;
+    cowcat_error err;
+    cr_assert_eq(cowcat_session_open(db, NULL, &x, &err), COWCAT_OK);
+    ok("BEGIN");
+    ok("CREATE TABLE held (a int)");
+    const char *sqls[] = {"CREATE TABLE waiting (a int)", "BEGIN; CREATE TABLE in_block (a int)"};
+    for (size_t k = 0; k < 2; k++) {
+        waiter w = {.x = x, .sql = sqls[k]};
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
+        for (int i = 0; i < 10000 && !atomic_load(&w.done); i++) {
+            cowcat_session_cancel(x);
+            usleep(1000);
+        }
+        if (!atomic_load(&w.done))
+            ok("ROLLBACK"); /* free the waiter before failing */
+        pthread_join(t, NULL);
+        cr_assert_neq(w.rc, COWCAT_OK, "%s: not cancelled", sqls[k]);
+        cr_assert_str_eq(w.err.sqlstate, "57014", "%s: %s", sqls[k], w.err.message);
+        cr_assert(strstr(w.err.message, "user request") != NULL, "%s", w.err.message);
+    }
+    /* the cancelled write in the block failed the block (implicit: rolled back) */
+    cr_assert_neq(cowcat_session_status(x), COWCAT_TXN_BLOCK);
+    cr_assert_eq(cowcat_exec(x, "ROLLBACK", NULL, NULL, &err), COWCAT_OK);
+    ok("COMMIT");
+    cr_assert(has("held") && !has("waiting") && !has("in_block"), "a cancelled write did nothing");
+    cowcat_session_cancel(x); /* nothing waits: forgotten at the next exec */
+    cr_assert_eq(cowcat_exec(x, "CREATE TABLE waiting (a int)", NULL, NULL, &err), COWCAT_OK,
+                 "%s", err.message);
+    cowcat_session_close(x);
 }
 
 /* --- restart ---------------------------------------------------------------------------------- */

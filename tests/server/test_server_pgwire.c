@@ -105,6 +105,53 @@ Test(server_pgwire, a_multi_statement_string_runs_every_statement_atomically)
     PQfinish(c);
 }
 
+/*
+ * psql's Ctrl-C: a CancelRequest (libpq PQcancel) with the connection's
+ * BackendKeyData ends a write waiting for the write slot with 57014, and
+ * the write did nothing; a request with a wrong key does nothing.
+ */
+Test(server_pgwire, a_cancel_request_ends_a_write_waiting_for_the_slot)
+{
+    PGconn *a = connect_ok(NULL, false), *b = connect_ok(NULL, false);
+    exec_ok(a, "BEGIN", "BEGIN");
+    exec_ok(a, "CREATE TABLE held (x int)", "CREATE TABLE"); /* a holds the write slot */
+    cr_assert_eq(PQsendQuery(b, "CREATE TABLE waiting (x int)"), 1);
+    PGcancel *cancel = PQgetCancel(b);
+    cr_assert_not_null(cancel);
+    char why[256];
+    /* Until it lands while b waits (a cancel before the wait is forgotten): at most ~10 s. */
+    PGresult *r = NULL;
+    for (int i = 0; i < 1000 && r == NULL; i++) {
+        cr_assert_eq(PQcancel(cancel, why, sizeof why), 1, "PQcancel: %s", why);
+        cr_assert_eq(PQconsumeInput(b), 1);
+        for (int k = 0; k < 10 && PQisBusy(b); k++) {
+            usleep(1000);
+            PQconsumeInput(b);
+        }
+        if (!PQisBusy(b))
+            r = PQgetResult(b);
+    }
+    PQfreeCancel(cancel);
+    cr_assert_not_null(r, "the cancel never ended the wait");
+    cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR, "%s", PQresStatus(PQresultStatus(r)));
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57014");
+    cr_assert(strstr(PQresultErrorMessage(r), "canceling statement due to user request") != NULL,
+              "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    while ((r = PQgetResult(b)) != NULL)
+        PQclear(r);
+    exec_ok(a, "COMMIT", "COMMIT");
+    char v[64];
+    cr_assert_eq(srvproc_value(b, "SELECT count(*) FROM information_schema.tables WHERE "
+                                  "table_name IN ('held', 'waiting')",
+                               v, sizeof v),
+                 PGRES_TUPLES_OK);
+    cr_assert_str_eq(v, "1", "the cancelled CREATE did nothing");
+    exec_ok(b, "CREATE TABLE waiting (x int)", "CREATE TABLE"); /* b is fine afterwards */
+    PQfinish(a);
+    PQfinish(b);
+}
+
 Test(server_pgwire, an_empty_query_gets_empty_query_response)
 {
     PGconn *c = connect_ok(NULL, false);
