@@ -53,6 +53,7 @@
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "cowcat.h"
+#include "oom_common.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -252,56 +253,6 @@ typedef struct fix {
     const char *user; /* the session's role; NULL: cowcat */
 } fix;
 
-/* What a statement produced, hashed: tags, notices, column names, rows (NULL apart from ''). */
-typedef struct out {
-    uint64_t h;
-    uint64_t tags; /* just the tags and notices, for results with random parts */
-} out;
-
-static void
-out_add(uint64_t *h, const char *kind, const char *s)
-{
-    *h = cc_hash_combine(*h, cc_hash_bytes(kind, strlen(kind)));
-    *h = cc_hash_combine(*h, s != NULL ? cc_hash_bytes(s, strlen(s)) : 0x5eed);
-}
-
-static int
-on_columns(void *arg, const cowcat_column *cols, size_t n)
-{
-    out *o = arg;
-    for (size_t i = 0; i < n; i++)
-        out_add(&o->h, "col", cols[i].name);
-    return 0;
-}
-
-static int
-on_row(void *arg, const char *const *values, size_t n)
-{
-    out *o = arg;
-    out_add(&o->h, "row", "");
-    for (size_t i = 0; i < n; i++)
-        out_add(&o->h, "val", values[i]);
-    return 0;
-}
-
-static void
-on_complete(void *arg, const char *tag)
-{
-    out *o = arg;
-    out_add(&o->h, "tag", tag);
-    out_add(&o->tags, "tag", tag);
-}
-
-static void
-on_notice(void *arg, const cowcat_error *n)
-{
-    out *o = arg;
-    out_add(&o->h, n->sqlstate, n->message);
-    out_add(&o->tags, n->sqlstate, n->message);
-}
-
-static const cowcat_callbacks out_cbs = {on_columns, on_row, on_complete, on_notice};
-
 /* --- child side: failures end the child with a message -------------------------------- */
 
 /* What a child reports, in memory shared with the parent. */
@@ -310,7 +261,7 @@ typedef struct report {
     uint64_t fp_before[2], fp_after[2];
     uint64_t settings_before, settings_after;
     uint64_t content_before, content_after;
-    out result;
+    oom_out result;
     uint64_t error;  /* an expected error: hash of its SQLSTATE, message, DETAIL, HINT */
     uint64_t allocs; /* allocation calls of the statement without failures */
     /* the sweep */
@@ -393,21 +344,18 @@ fix_prepare(fix *f)
 static void
 fingerprint(fix *f, uint64_t fp[2])
 {
-    cowcat_snapshot *snap;
     cowcat_error err;
-    if (cowcat_snapshot_open(f->s, &snap, &err) != COWCAT_OK)
+    if (oom_fingerprint(f->s, fp, &err) != COWCAT_OK)
         child_fail("snapshot_open: %s", err.message);
-    cowcat_snapshot_fingerprint(snap, fp);
-    cowcat_snapshot_close(snap);
 }
 
 /* A hash of the session's settings (SHOW ALL). */
 static uint64_t
 settings(fix *f)
 {
-    out o = {0};
+    oom_out o = {0};
     cowcat_error err;
-    if (cowcat_exec(f->s, "SHOW ALL", &out_cbs, &o, &err) != COWCAT_OK)
+    if (cowcat_exec(f->s, "SHOW ALL", &oom_out_cbs, &o, &err) != COWCAT_OK)
         child_fail("SHOW ALL: %s %s", err.sqlstate, err.message);
     return o.h;
 }
@@ -440,10 +388,10 @@ static const char *const content_sql[] = {
 static uint64_t
 content(fix *f)
 {
-    out o = {0};
+    oom_out o = {0};
     cowcat_error err;
     for (size_t i = 0; i < sizeof content_sql / sizeof *content_sql; i++)
-        if (cowcat_exec(f->s, content_sql[i], &out_cbs, &o, &err) != COWCAT_OK)
+        if (cowcat_exec(f->s, content_sql[i], &oom_out_cbs, &o, &err) != COWCAT_OK)
             child_fail("%s: %s %s", content_sql[i], err.sqlstate, err.message);
     return o.h;
 }
@@ -462,12 +410,6 @@ check_clean(fix *f, uint64_t n, const char *when)
     cowcat_error err;
     if (cowcat_check(f->db, &err) != COWCAT_OK)
         child_fail("N=%llu %s: cowcat_check: %s", (unsigned long long)n, when, err.message);
-}
-
-static bool
-fp_eq(const uint64_t a[2], const uint64_t b[2])
-{
-    return a[0] == b[0] && a[1] == b[1];
 }
 
 /* Closes f, runs LeakSanitizer (sanitizer builds) and ends the child. */
@@ -489,7 +431,7 @@ child_end(fix *f)
  * block opens it first and commits it after a success, both unarmed.
  */
 static cowcat_code
-run_statement(const oom_case *k, fix *f, uint64_t n, out *o, cowcat_error *err, bool *fired,
+run_statement(const oom_case *k, fix *f, uint64_t n, oom_out *o, cowcat_error *err, bool *fired,
               uint64_t *calls)
 {
     if (k->in_block != NULL && cowcat_exec(f->s, k->in_block, NULL, NULL, err) != COWCAT_OK)
@@ -499,7 +441,7 @@ run_statement(const oom_case *k, fix *f, uint64_t n, out *o, cowcat_error *err, 
         cc_alloc_count_start();
     else
         cc_alloc_fail_at(n);
-    cowcat_code rc = cowcat_exec(f->s, k->sql, &out_cbs, o, err);
+    cowcat_code rc = cowcat_exec(f->s, k->sql, &oom_out_cbs, o, err);
     *fired = cc_alloc_failed();
     *calls = cc_alloc_calls();
     cc_alloc_fail_at(0);
@@ -512,17 +454,6 @@ run_statement(const oom_case *k, fix *f, uint64_t n, out *o, cowcat_error *err, 
     return rc;
 }
 
-static uint64_t
-error_hash(const cowcat_error *err)
-{
-    uint64_t h = 0;
-    out_add(&h, "state", err->sqlstate);
-    out_add(&h, "message", err->message);
-    out_add(&h, "detail", err->detail);
-    out_add(&h, "hint", err->hint);
-    return h;
-}
-
 /* The reference run: the statement without failures on a fresh catalog. */
 static _Noreturn void
 child_reference(const oom_case *k, fix *f)
@@ -531,7 +462,7 @@ child_reference(const oom_case *k, fix *f)
     fingerprint(f, rep->fp_before);
     rep->settings_before = settings(f);
     rep->content_before = content(f);
-    out o = {0};
+    oom_out o = {0};
     cowcat_error err;
     bool fired;
     cowcat_code rc = run_statement(k, f, 0, &o, &err, &fired, &rep->allocs);
@@ -541,7 +472,7 @@ child_reference(const oom_case *k, fix *f)
         child_fail("%s without failures: expected %s, got %s %s", k->sql, k->expect,
                    rc == COWCAT_OK ? "success" : err.sqlstate, err.message);
     if (k->expect != NULL)
-        rep->error = error_hash(&err);
+        rep->error = oom_error_hash(&err);
     rep->result = o;
     fingerprint(f, rep->fp_after);
     rep->settings_after = settings(f);
@@ -550,7 +481,7 @@ child_reference(const oom_case *k, fix *f)
     if ((f->o.backend == COWCAT_BACKEND_FILE || k->random) &&
         k->writes == (rep->content_before == rep->content_after))
         child_fail("%s: the content queries do not see the change", k->sql);
-    if (k->writes == fp_eq(rep->fp_before, rep->fp_after))
+    if (k->writes == oom_fp_eq(rep->fp_before, rep->fp_after))
         child_fail("%s %s the catalog's fingerprint", k->sql,
                    k->writes ? "did not change" : "changed");
     child_end(f);
@@ -568,12 +499,12 @@ is_after(const oom_case *k, fix *f)
         return content(f) == rep->content_after;
     uint64_t fp[2];
     fingerprint(f, fp);
-    return fp_eq(fp, rep->fp_after);
+    return oom_fp_eq(fp, rep->fp_after);
 }
 
 /* Did the run give the reference result? */
 static bool
-same_result(const oom_case *k, const out *o)
+same_result(const oom_case *k, const oom_out *o)
 {
     return k->random ? o->tags == rep->result.tags : o->h == rep->result.h;
 }
@@ -600,15 +531,15 @@ check_unchanged(const oom_case *k, fix *f, uint64_t n, const cowcat_error *err)
                    (char)st, err->message);
     uint64_t fp[2];
     fingerprint(f, fp);
-    if (!fp_eq(fp, rep->fp_before))
+    if (!oom_fp_eq(fp, rep->fp_before))
         child_fail("N=%llu: the failure (%s) changed the catalog", (unsigned long long)n,
                    err->message);
     if (settings(f) != rep->settings_before)
         child_fail("N=%llu: the failure (%s) changed the session's settings", (unsigned long long)n,
                    err->message);
     check_clean(f, n, "after the failure");
-    out o = {0};
-    if (cowcat_exec(f->s, "SELECT count(*) FROM cowcat_catalog.objects", &out_cbs, &o, &e2) !=
+    oom_out o = {0};
+    if (cowcat_exec(f->s, "SELECT count(*) FROM cowcat_catalog.objects", &oom_out_cbs, &o, &e2) !=
         COWCAT_OK)
         child_fail("N=%llu: the next statement fails: %s %s", (unsigned long long)n, e2.sqlstate,
                    e2.message);
@@ -616,7 +547,7 @@ check_unchanged(const oom_case *k, fix *f, uint64_t n, const cowcat_error *err)
         fix_close(f);
         fix_open(f);
         fingerprint(f, fp);
-        if (!fp_eq(fp, rep->fp_before))
+        if (!oom_fp_eq(fp, rep->fp_before))
             child_fail("N=%llu: reopened after the failure (%s), the catalog differs",
                        (unsigned long long)n, err->message);
         check_clean(f, n, "reopened after the failure");
@@ -631,7 +562,7 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
     for (uint64_t n = start;; n++) {
         rep->cur = n;
         uint64_t upper = txns_upper(f);
-        out o = {0};
+        oom_out o = {0};
         cowcat_error err;
         bool fired;
         uint64_t calls;
@@ -640,7 +571,7 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
             if (k->expect == NULL && rc != COWCAT_OK)
                 child_fail("N=%llu: failed without an injected failure: %s %s",
                            (unsigned long long)n, err.sqlstate, err.message);
-            if (k->expect != NULL && (rc == COWCAT_OK || error_hash(&err) != rep->error))
+            if (k->expect != NULL && (rc == COWCAT_OK || oom_error_hash(&err) != rep->error))
                 child_fail("N=%llu: without an injected failure, not the expected error: %s %s",
                            (unsigned long long)n, err.sqlstate, err.message);
             if (!same_result(k, &o) || !is_after(k, f))
@@ -668,7 +599,7 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
             child_fail("N=%llu: failed (%s %s) after the durable append: the statement is on "
                        "disk but not in the catalog",
                        (unsigned long long)n, err.sqlstate, err.message);
-        if (k->expect != NULL && error_hash(&err) == rep->error) {
+        if (k->expect != NULL && oom_error_hash(&err) == rep->error) {
             /* The expected error despite the failure: absorbed on its way there. */
             if (rep->absorbed++ == 0)
                 rep->absorbed_first = n;
@@ -690,7 +621,7 @@ child_verify(const oom_case *k, fix *f)
     fix_open(f);
     uint64_t fp[2];
     fingerprint(f, fp);
-    if (!fp_eq(fp, rep->fp_before) && !is_after(k, f))
+    if (!oom_fp_eq(fp, rep->fp_before) && !is_after(k, f))
         child_fail("N=%llu: after persist stopped, the reopened catalog is neither the state "
                    "before nor the one after the statement",
                    (unsigned long long)rep->cur);

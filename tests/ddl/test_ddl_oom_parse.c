@@ -62,6 +62,7 @@
 
 #include "base/hash.h"
 #include "cowcat.h"
+#include "oom_common.h"
 
 /* --- the interposed allocator ------------------------------------------------------- */
 
@@ -290,55 +291,6 @@ static const oom_case cases[] = {
 
 /* --- what a statement produced ----------------------------------------------------- */
 
-static void
-out_add(uint64_t *h, const char *kind, const char *s)
-{
-    *h = cc_hash_combine(*h, cc_hash_bytes(kind, strlen(kind)));
-    *h = cc_hash_combine(*h, s != NULL ? cc_hash_bytes(s, strlen(s)) : 0x5eed);
-}
-
-static int
-on_columns(void *arg, const cowcat_column *cols, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out_add(arg, "col", cols[i].name);
-    return 0;
-}
-
-static int
-on_row(void *arg, const char *const *values, size_t n)
-{
-    out_add(arg, "row", "");
-    for (size_t i = 0; i < n; i++)
-        out_add(arg, "val", values[i]);
-    return 0;
-}
-
-static void
-on_complete(void *arg, const char *tag)
-{
-    out_add(arg, "tag", tag);
-}
-
-static void
-on_notice(void *arg, const cowcat_error *n)
-{
-    out_add(arg, n->sqlstate, n->message);
-}
-
-static const cowcat_callbacks out_cbs = {on_columns, on_row, on_complete, on_notice};
-
-static uint64_t
-error_hash(const cowcat_error *err)
-{
-    uint64_t h = 0;
-    out_add(&h, "state", err->sqlstate);
-    out_add(&h, "message", err->message);
-    out_add(&h, "detail", err->detail);
-    out_add(&h, "hint", err->hint);
-    return h;
-}
-
 /* --- the report a child shares with the parent --------------------------------------- */
 
 /* How a child died inside the statement. */
@@ -530,18 +482,9 @@ child_end(fix *f)
 static void
 fingerprint(fix *f, uint64_t fp[2])
 {
-    cowcat_snapshot *snap;
     cowcat_error err;
-    if (cowcat_snapshot_open(f->s, &snap, &err) != COWCAT_OK)
+    if (oom_fingerprint(f->s, fp, &err) != COWCAT_OK)
         child_fail("snapshot_open: %s", err.message);
-    cowcat_snapshot_fingerprint(snap, fp);
-    cowcat_snapshot_close(snap);
-}
-
-static bool
-fp_eq(const uint64_t a[2], const uint64_t b[2])
-{
-    return a[0] == b[0] && a[1] == b[1];
 }
 
 /* The statement with the n-th allocation call failing (n = 0: none, counting only). */
@@ -549,12 +492,13 @@ static cowcat_code
 run_statement(const oom_case *k, fix *f, uint64_t n, uint64_t *out, cowcat_error *err)
 {
     memset(err, 0, sizeof *err);
-    *out = 0;
+    oom_out o = {0};
     in_exec = 1;
     inj_arm(n);
-    cowcat_code rc = cowcat_exec(f->s, k->sql, &out_cbs, out, err);
+    cowcat_code rc = cowcat_exec(f->s, k->sql, &oom_out_cbs, &o, err);
     inj_disarm();
     in_exec = 0;
+    *out = o.h;
     return rc;
 }
 
@@ -573,9 +517,9 @@ child_reference(const oom_case *k, fix *f)
         child_fail("%s without failures: expected %s, got %s %s", k->sql, k->expect,
                    rc == COWCAT_OK ? "success" : err.sqlstate, err.message);
     if (k->expect != NULL)
-        rep->error = error_hash(&err);
+        rep->error = oom_error_hash(&err);
     fingerprint(f, rep->fp_after);
-    if (k->writes == fp_eq(rep->fp_before, rep->fp_after))
+    if (k->writes == oom_fp_eq(rep->fp_before, rep->fp_after))
         child_fail("%s %s the catalog's fingerprint", k->sql,
                    k->writes ? "did not change" : "changed");
     child_end(f);
@@ -591,14 +535,14 @@ check_unchanged(fix *f, uint64_t n, const cowcat_error *err)
                    (unsigned long long)n, err->message, (char)cowcat_session_status(f->s));
     uint64_t fp[2];
     fingerprint(f, fp);
-    if (!fp_eq(fp, rep->fp_before))
+    if (!oom_fp_eq(fp, rep->fp_before))
         child_fail("N=%llu: the failure (%s %s) changed the catalog", (unsigned long long)n,
                    err->sqlstate, err->message);
     if (cowcat_check(f->db, &e2) != COWCAT_OK)
         child_fail("N=%llu: cowcat_check after the failure: %s", (unsigned long long)n,
                    e2.message);
-    uint64_t o = 0;
-    if (cowcat_exec(f->s, "SELECT count(*) FROM cowcat_catalog.objects", &out_cbs, &o, &e2) !=
+    oom_out o = {0};
+    if (cowcat_exec(f->s, "SELECT count(*) FROM cowcat_catalog.objects", &oom_out_cbs, &o, &e2) !=
         COWCAT_OK)
         child_fail("N=%llu: the next statement fails: %s %s", (unsigned long long)n, e2.sqlstate,
                    e2.message);
@@ -619,12 +563,12 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
             if (k->expect == NULL && rc != COWCAT_OK)
                 child_fail("N=%llu: failed without an injected failure: %s %s",
                            (unsigned long long)n, err.sqlstate, err.message);
-            if (k->expect != NULL && (rc == COWCAT_OK || error_hash(&err) != rep->error))
+            if (k->expect != NULL && (rc == COWCAT_OK || oom_error_hash(&err) != rep->error))
                 child_fail("N=%llu: without an injected failure, not the expected error: %s %s",
                            (unsigned long long)n, err.sqlstate, err.message);
             uint64_t fp[2];
             fingerprint(f, fp);
-            if (o != rep->result || !fp_eq(fp, rep->fp_after))
+            if (o != rep->result || !oom_fp_eq(fp, rep->fp_after))
                 child_fail("N=%llu: the run past the last allocation gave another result",
                            (unsigned long long)n);
             rep->last = n;
@@ -634,7 +578,7 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
         if (rc == COWCAT_OK) {
             uint64_t fp[2];
             fingerprint(f, fp);
-            if (k->expect != NULL || o != rep->result || !fp_eq(fp, rep->fp_after))
+            if (k->expect != NULL || o != rep->result || !oom_fp_eq(fp, rep->fp_after))
                 child_fail("N=%llu: succeeded despite the failure (in %s), with another result",
                            (unsigned long long)n, origin_names[inj_origin]);
             rep->absorbed++;
@@ -647,7 +591,7 @@ child_sweep(const oom_case *k, fix *f, uint64_t start)
                 continue;
             child_end(f);
         }
-        if (k->expect != NULL && error_hash(&err) == rep->error) {
+        if (k->expect != NULL && oom_error_hash(&err) == rep->error) {
             rep->absorbed++;
             rep->absorbed_from[inj_origin]++;
             if (verbose)
